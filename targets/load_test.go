@@ -1,0 +1,147 @@
+package targets
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const minimal = `
+name: mini
+postgres:
+  image: [pg:test]
+services:
+  web:
+    image: web:test
+    port: 3000
+    env:
+      URL: "{{ .Services.web.PublicURL }}"
+      DB: "{{ .Postgres.DSN }}"
+app:
+  web_url: "{{ .Services.web.PublicURL }}"
+  chatkit_url: "{{ .Services.web.PublicURL }}/chatkit"
+`
+
+func parse(t *testing.T, src, mode string) (*Target, error) {
+	t.Helper()
+	return Parse("test.yaml", t.TempDir(), []byte(src), mode)
+}
+
+func TestLoad_ReferenceTargetLoadsInBothModes(t *testing.T) {
+	for _, mode := range []string{"", ModeHS256, ModeJWKS} {
+		tg, err := Load("reference.yaml", mode)
+		require.NoError(t, err, "mode %q", mode)
+		if mode == "" {
+			mode = ModeHS256
+		}
+		assert.Equal(t, mode, tg.Token.Mode)
+		assert.Equal(t, []string{"web", "backend"}, tg.Order, "services keep file order")
+		r, err := tg.Render(Inputs{HostPorts: map[string]int{"web": 41000, "backend": 41001},
+			Secret: strings.Repeat("s", 40), Images: map[string]string{"node": "authflow.local/node:20"},
+			Env: func(k string) string { return map[string]string{"AUTHFLOW_FAULT": "slow-reply"}[k] }})
+		require.NoError(t, err)
+		web, _ := r.Service("web")
+		be, _ := r.Service("backend")
+		assert.Equal(t, "http://localhost:41000", web.Env["BETTER_AUTH_URL"])
+		assert.Equal(t, "http://localhost:41001/chatkit", web.Env["CHATKIT_URL"])
+		assert.Equal(t, "http://web:3000/api/auth/jwks", be.Env["JWKS_URL"])
+		assert.Equal(t, mode, be.Env["TOKEN_MODE"])
+		assert.Equal(t, "slow-reply", be.Env["AUTHFLOW_FAULT"])
+		assert.Equal(t, "authflow.local/node:20", web.Build.Args["BASE_IMAGE"])
+		assert.Equal(t, "postgres://app:app@db:5432/app?sslmode=disable", web.Env["DATABASE_URL"])
+		assert.Equal(t, "http://localhost:41001/chatkit", r.App.ChatKitURL)
+		assert.True(t, filepath.IsAbs(web.Build.Context))
+	}
+}
+
+func TestLoad_UnknownFieldNamesFileAndField(t *testing.T) {
+	_, err := parse(t, minimal+"\nextra_field: 1\n", "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "test.yaml")
+	assert.Contains(t, err.Error(), "extra_field")
+	assert.Contains(t, err.Error(), "allowed fields")
+}
+
+func TestLoad_MissingPortSaysWhatIsAllowed(t *testing.T) {
+	_, err := parse(t, strings.Replace(minimal, "    port: 3000\n", "", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "test.yaml: services.web.port: missing")
+	assert.Contains(t, err.Error(), "1-65535")
+}
+
+func TestLoad_BadTemplateNamesTheField(t *testing.T) {
+	cases := map[string]string{
+		"syntax":          `{{ .Services.web.PublicURL `,
+		"unknown-service": `{{ .Services.nope.PublicURL }}`,
+		"unknown-field":   `{{ .Nope }}`,
+	}
+	for name, tpl := range cases {
+		t.Run("case="+name, func(t *testing.T) {
+			src := strings.Replace(minimal, `"{{ .Postgres.DSN }}"`, `"`+tpl+`"`, 1)
+			_, err := parse(t, src, "")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "services.web.env.DB: bad template")
+		})
+	}
+}
+
+func TestLoad_TokenModeOverrideIsValidated(t *testing.T) {
+	_, err := parse(t, minimal, "rsa")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `token.mode: "rsa" is not a token mode; allowed: hs256, jwks`)
+
+	_, err = parse(t, minimal, ModeJWKS) // modes defaults to [hs256]
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not one of this target's token.modes")
+}
+
+func TestLoad_ServiceNeedsExactlyOneWayToStart(t *testing.T) {
+	src := strings.Replace(minimal, "    image: web:test\n", "    image: web:test\n    url: http://localhost:1\n", 1)
+	_, err := parse(t, src, "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exactly one of build")
+}
+
+func TestLoad_BuildContextMustHoldADockerfile(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(minimal, "    image: web:test\n", "    build: {context: app}\n", 1)
+	_, err := Parse("test.yaml", dir, []byte(src), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no Dockerfile at "+filepath.Join(dir, "app", "Dockerfile"))
+
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "app"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app", "Dockerfile"), []byte("FROM scratch\n"), 0o644))
+	_, err = Parse("test.yaml", dir, []byte(src), "")
+	require.NoError(t, err)
+}
+
+func TestLoad_AllProblemsAreReportedAtOnce(t *testing.T) {
+	src := strings.NewReplacer("    port: 3000\n", "    port: 70000\n", "image: [pg:test]", "image: []").Replace(minimal)
+	_, err := parse(t, src, "")
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Len(t, errs, 2, "%v", err)
+}
+
+func TestRender_ShortSecretIsRefused(t *testing.T) {
+	tg, err := parse(t, minimal, "")
+	require.NoError(t, err)
+	_, err = tg.Render(Inputs{HostPorts: map[string]int{"web": 1}, Secret: "short"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "at least 32 characters")
+}
+
+func TestRender_ExternalServiceKeepsItsURL(t *testing.T) {
+	src := strings.Replace(minimal, "    image: web:test\n    port: 3000\n", "    url: http://localhost:5173\n", 1)
+	tg, err := parse(t, src, "")
+	require.NoError(t, err)
+	r, err := tg.Render(Inputs{Secret: strings.Repeat("x", 32)})
+	require.NoError(t, err)
+	assert.Equal(t, "http://localhost:5173", r.App.WebURL)
+	web, _ := r.Service("web")
+	assert.Equal(t, "http://localhost:5173", web.URL)
+}

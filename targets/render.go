@@ -1,0 +1,195 @@
+package targets
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"text/template"
+	"time"
+)
+
+// Inputs are the values known only at run time.
+type Inputs struct {
+	// HostPorts is the loopback port each container service is published on, chosen before start.
+	HostPorts map[string]int
+	// Secret is the shared secret when the file sets none (a fresh random one per run).
+	Secret string
+	// Images maps names under `images:` to the image that was found for them.
+	Images map[string]string
+	// Env looks up environment variables for the env template function (os.Getenv in real runs).
+	Env func(string) string
+}
+
+// ServiceVars are what templates see of a service.
+type ServiceVars struct {
+	Name, Alias         string
+	Port, HostPort      int
+	PublicURL           string // http://localhost:<host port>, what the browser and the harness use
+	InternalURL         string // http://<alias>:<port>, what other services use
+}
+
+// PostgresVars are what templates see of the database.
+type PostgresVars struct {
+	Alias, Database, User, Password string
+	DSN                             string // for services on the stack's network
+}
+
+// Vars is the data of every template.
+type Vars struct {
+	Secret    string
+	TokenMode string
+	Postgres  PostgresVars
+	Services  map[string]ServiceVars
+}
+
+// Rendered is a target with every template filled in: what the stack starter and the suites use.
+type Rendered struct {
+	Name      string
+	File      string
+	TokenMode string
+	Secret    string
+	// Lifetime is the longest a token of this mode may live (0 when the target does not say).
+	Lifetime time.Duration
+	Postgres RenderedPostgres
+	Services []RenderedService
+	App      AppSpec
+}
+
+// RenderedPostgres is the database to start.
+type RenderedPostgres struct {
+	Images                          []string
+	Alias, Database, User, Password string
+}
+
+// RenderedService is one service to start (or, with URL set, one already running).
+type RenderedService struct {
+	ServiceVars
+	Build *BuildSpec // Context is absolute
+	Image string
+	URL   string
+	Env   map[string]string
+	Ready ReadySpec
+}
+
+// Service returns the rendered service by name.
+func (r *Rendered) Service(name string) (RenderedService, bool) {
+	for _, s := range r.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return RenderedService{}, false
+}
+
+func newTemplate(name string, funcs map[string]any) *template.Template {
+	return template.New(name).Option("missingkey=error").Funcs(funcs)
+}
+
+// Render fills in every template of the target.
+func (t *Target) Render(in Inputs) (*Rendered, error) {
+	if in.Env == nil {
+		in.Env = func(string) string { return "" }
+	}
+	secret := in.Secret
+	funcs := map[string]any{
+		"env": in.Env,
+		"image": func(name string) (string, error) {
+			img, ok := in.Images[name]
+			if !ok || img == "" {
+				return "", fmt.Errorf("no image resolved for %q (declare it under images:)", name)
+			}
+			return img, nil
+		},
+	}
+	if t.Secret != "" {
+		s, err := render(t.Path, "secret", t.Secret, nil, funcs)
+		if err != nil {
+			return nil, err
+		}
+		secret = s
+	}
+	if len(secret) < 32 {
+		return nil, &Error{File: t.Path, Field: "secret", Msg: "the shared secret must be at least 32 characters (leave it out for a random one per run)"}
+	}
+	pg := PostgresVars{Alias: t.Postgres.Alias, Database: t.Postgres.Database, User: t.Postgres.User, Password: t.Postgres.Password}
+	pg.DSN = fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", pg.User, pg.Password, pg.Alias, pg.Database)
+	vars := Vars{Secret: secret, TokenMode: t.Token.Mode, Postgres: pg, Services: map[string]ServiceVars{}}
+	for _, name := range t.Order {
+		s := t.Services[name]
+		sv := ServiceVars{Name: name, Alias: s.Alias, Port: s.Port}
+		if s.URL != "" {
+			u, err := render(t.Path, "services."+name+".url", s.URL, vars, funcs)
+			if err != nil {
+				return nil, err
+			}
+			sv.PublicURL, sv.InternalURL = u, u
+		} else {
+			sv.HostPort = in.HostPorts[name]
+			sv.PublicURL = fmt.Sprintf("http://localhost:%d", sv.HostPort)
+			sv.InternalURL = fmt.Sprintf("http://%s:%d", s.Alias, s.Port)
+		}
+		vars.Services[name] = sv
+	}
+	r := &Rendered{
+		Name: t.Name, File: t.Path, TokenMode: t.Token.Mode, Secret: secret,
+		Lifetime: t.Token.Lifetime[t.Token.Mode].D(),
+		Postgres: RenderedPostgres{Images: t.Postgres.Image, Alias: pg.Alias, Database: pg.Database, User: pg.User, Password: pg.Password},
+	}
+	for _, name := range t.Order {
+		s := t.Services[name]
+		rs := RenderedService{ServiceVars: vars.Services[name], Image: s.Image, URL: vars.Services[name].PublicURL, Ready: s.Ready}
+		if s.URL == "" {
+			rs.URL = ""
+		}
+		if s.Image != "" {
+			img, err := render(t.Path, "services."+name+".image", s.Image, vars, funcs)
+			if err != nil {
+				return nil, err
+			}
+			rs.Image = img
+		}
+		if s.Build != nil {
+			b := &BuildSpec{Context: filepath.Join(t.Dir, s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}
+			for _, k := range sortedKeys(s.Build.Args) {
+				v, err := render(t.Path, "services."+name+".build.args."+k, s.Build.Args[k], vars, funcs)
+				if err != nil {
+					return nil, err
+				}
+				b.Args[k] = v
+			}
+			rs.Build = b
+		}
+		rs.Env = map[string]string{}
+		for _, k := range sortedKeys(s.Env) {
+			v, err := render(t.Path, "services."+name+".env."+k, s.Env[k], vars, funcs)
+			if err != nil {
+				return nil, err
+			}
+			rs.Env[k] = v
+		}
+		r.Services = append(r.Services, rs)
+	}
+	app := t.App
+	strs := []struct {
+		field string
+		p     *string
+	}{{"app.web_url", &app.WebURL}, {"app.chatkit_url", &app.ChatKitURL}, {"app.issuer", &app.Issuer}, {"app.audience", &app.Audience}}
+	for _, f := range strs {
+		v, err := render(t.Path, f.field, *f.p, vars, funcs)
+		if err != nil {
+			return nil, err
+		}
+		*f.p = v
+	}
+	r.App = app
+	return r, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

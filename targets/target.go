@@ -1,0 +1,110 @@
+// Package targets loads and validates target files: YAML descriptions of a stack (its services, their
+// env, readiness checks) and of how the harness talks to it (token mode, auth paths, ChatKit URL, UI
+// paths and selectors). The reference stack is described by reference.yaml and loaded by the same code.
+//
+// A target is loaded in two steps: Load parses and validates the file (including every template, by
+// rendering it once against placeholder values), and Render fills in the values only known at run time
+// (host ports, the shared secret) to produce a Rendered stack description.
+package targets
+
+import (
+	"time"
+)
+
+// Token modes.
+const (
+	ModeHS256 = "hs256"
+	ModeJWKS  = "jwks"
+)
+
+// Target is a parsed, validated target file.
+type Target struct {
+	// Path is the file the target came from; Dir is its folder, against which build contexts resolve.
+	Path string `yaml:"-"`
+	Dir  string `yaml:"-"`
+
+	Name     string              `yaml:"name"`
+	Secret   string              `yaml:"secret"`
+	Token    TokenSpec           `yaml:"token"`
+	Images   map[string][]string `yaml:"images"`
+	Postgres PostgresSpec        `yaml:"postgres"`
+	Services map[string]*Service `yaml:"services"`
+	// Order lists service names in the order they appear in the file (Go maps have none).
+	Order []string `yaml:"-"`
+	App   AppSpec  `yaml:"app"`
+}
+
+// TokenSpec says how the app issues JWTs.
+type TokenSpec struct {
+	// Mode is hs256 (HS256 with the shared secret) or jwks (asymmetric keys published as a JWKS).
+	Mode string `yaml:"mode"`
+	// Modes lists the modes the stack supports; AUTHFLOW_TOKEN_MODE may pick any of them.
+	Modes []string `yaml:"modes"`
+	// Lifetime per mode, e.g. {hs256: 30m, jwks: 15m}: the most a token may live.
+	Lifetime map[string]Duration `yaml:"lifetime"`
+}
+
+// PostgresSpec describes the database container.
+type PostgresSpec struct {
+	Image    []string `yaml:"image"`
+	Alias    string   `yaml:"alias"`
+	Database string   `yaml:"database"`
+	User     string   `yaml:"user"`
+	Password string   `yaml:"password"`
+}
+
+// Service is one app service: built from a Dockerfile, run from an image, or already running at a URL.
+type Service struct {
+	Build *BuildSpec        `yaml:"build"`
+	Image string            `yaml:"image"`
+	URL   string            `yaml:"url"`
+	Port  int               `yaml:"port"`
+	Alias string            `yaml:"alias"`
+	Env   map[string]string `yaml:"env"`
+	Ready ReadySpec         `yaml:"ready"`
+}
+
+// BuildSpec is a Dockerfile build; Context is relative to the target file.
+type BuildSpec struct {
+	Context    string            `yaml:"context"`
+	Dockerfile string            `yaml:"dockerfile"`
+	Args       map[string]string `yaml:"args"`
+}
+
+// ReadySpec is an HTTP readiness check on the service's port.
+type ReadySpec struct {
+	Path    string   `yaml:"path"`
+	Status  int      `yaml:"status"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// AppSpec is what the harness needs to drive the app.
+type AppSpec struct {
+	WebURL       string            `yaml:"web_url"`
+	AuthBasePath string            `yaml:"auth_base_path"`
+	TokenPath    string            `yaml:"token_path"`
+	JWKSPath     string            `yaml:"jwks_path"`
+	ChatKitURL   string            `yaml:"chatkit_url"`
+	Issuer       string            `yaml:"issuer"`
+	Audience     string            `yaml:"audience"`
+	Pages        map[string]string `yaml:"pages"`
+	Selectors    map[string]string `yaml:"selectors"`
+	Probes       map[string]string `yaml:"probes"`
+	Budgets      map[string]string `yaml:"budgets"`
+}
+
+// Duration is a time.Duration written as "30s" or "15m" in YAML.
+type Duration time.Duration
+
+// UnmarshalText parses Go duration syntax.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
