@@ -1,0 +1,111 @@
+// Package stack joins a target file to the containers that run it: it resolves the target's images,
+// picks host ports, renders the templates and starts the stack. Both the e2e suites and the CLI use it.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+// DefaultTarget is the target used when AUTHFLOW_TARGET is not set, relative to the module root.
+const DefaultTarget = "targets/reference.yaml"
+
+// Options for Up.
+type Options struct {
+	Progress func(format string, args ...any)
+	Redact   func(string) string
+	Keep     bool
+	// Env looks up template env values (default os.Getenv).
+	Env func(string) string
+}
+
+// Env is a running target: the rendered description plus the containers.
+type Env struct {
+	Target   *targets.Target
+	Rendered *targets.Rendered
+	Stack    *containers.Stack
+	Timings  []containers.Phase
+}
+
+// Up starts the target's stack.
+func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env, error) {
+	if opt.Env == nil {
+		opt.Env = os.Getenv
+	}
+	progress := opt.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	t0 := time.Now()
+	cli, err := containers.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	images := map[string]string{}
+	for name, cands := range t.Images {
+		img, err := containers.ResolveImage(ctx, cli, cands)
+		if err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("target %s: images.%s: %w", t.Path, name, err)
+		}
+		images[name] = img
+	}
+	cli.Close()
+	ports := map[string]int{}
+	for _, name := range t.Order {
+		if t.Services[name].URL != "" {
+			continue
+		}
+		p, err := containers.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[name] = p
+	}
+	r, err := t.Render(targets.Inputs{HostPorts: ports, Secret: randomSecret(), Images: images, Env: opt.Env})
+	if err != nil {
+		return nil, err
+	}
+	resolved := time.Since(t0)
+	progress("stack: %-28s %6.2fs  target %s, token mode %s", "resolve", resolved.Seconds(), t.Path, r.TokenMode)
+	spec := containers.Spec{
+		Name:     t.Name,
+		Progress: opt.Progress,
+		Redact:   opt.Redact,
+		Keep:     opt.Keep,
+		Postgres: containers.PostgresSpec{
+			Images: r.Postgres.Images, Alias: r.Postgres.Alias, Database: r.Postgres.Database,
+			User: r.Postgres.User, Password: r.Postgres.Password,
+		},
+	}
+	for _, s := range r.Services {
+		cs := containers.ServiceSpec{
+			Name: s.Name, Alias: s.Alias, Image: s.Image, URL: s.URL, ContainerPort: s.Port, HostPort: s.HostPort,
+			Env: s.Env, ReadyPath: s.Ready.Path, ReadyStatus: s.Ready.Status, ReadyTimeout: s.Ready.Timeout.D(),
+		}
+		if s.Build != nil {
+			cs.Build = &containers.Build{Context: s.Build.Context, Dockerfile: s.Build.Dockerfile, Args: s.Build.Args}
+		}
+		spec.Services = append(spec.Services, cs)
+	}
+	st, err := containers.Start(ctx, runID, spec)
+	if err != nil {
+		return nil, err
+	}
+	timings := append([]containers.Phase{{Name: "resolve", Duration: resolved}}, st.Timings...)
+	timings = append(timings, containers.Phase{Name: "stack ready (total)", Duration: time.Since(t0)})
+	return &Env{Target: t, Rendered: r, Stack: st, Timings: timings}, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 36)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b) // 48 characters
+}
