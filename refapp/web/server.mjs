@@ -103,6 +103,7 @@ export const authOptions = {
   trustedOrigins: TRUSTED_ORIGINS,
   telemetry: { enabled: false },
   rateLimit: { enabled: false },
+  logger: { disableColors: true },
   // The jwt plugin is there in both modes so its jwks table exists, as in the fixed real app.
   // In hs256 mode the custom route owns /api/auth/token: the plugin's /token is disabled (and
   // shadowed by the router below anyway) and get-session does not emit set-auth-jwt.
