@@ -96,7 +96,7 @@ func Bytes(b []byte) string { return String(string(b)) }
 // DefaultExcerpt is the usual length of a body excerpt in an error message.
 const DefaultExcerpt = 300
 
-// Excerpt redacts b, then shortens it to at most max bytes (cut on a UTF-8 boundary, with
+// Excerpt redacts b, trims trailing white space, then shortens it to at most max bytes (cut on a UTF-8 boundary, with
 // "…(+N bytes)" appended) and escapes line breaks and tabs so the excerpt fits on one
 // line. Redaction runs first, so a secret cut in half by the truncation is still caught.
 // max <= 0 means [DefaultExcerpt].
@@ -104,7 +104,7 @@ func Excerpt(b []byte, max int) string {
 	if max <= 0 {
 		max = DefaultExcerpt
 	}
-	s := Bytes(b)
+	s := strings.TrimRight(Bytes(b), " \t\r\n")
 	extra := 0
 	if len(s) > max {
 		cut := max
