@@ -41,7 +41,7 @@ type fakeAuth struct {
 	sessions map[string]string    // token -> user id
 	signIns  map[string]int       // by X-Forwarded-For
 	seq      int
-	requests []*http.Request      // every request, body consumed
+	requests []*http.Request // every request, body consumed
 }
 
 type fakeUser struct {
