@@ -54,8 +54,8 @@ func TestAuthMissingHeader(t *testing.T) {
 		assert.Equal(t, "Bearer", h.Get("WWW-Authenticate"))
 		assert.Equal(t, "application/json", h.Get("Content-Type"))
 	}
-	assert.Contains(t, e.logs.String(), "status=401")
-	assert.Contains(t, e.logs.String(), "JWT validation failed: missing Authorization header")
+	assert.Contains(t, e.settledLogs(), "status=401")
+	assert.Contains(t, e.settledLogs(), "JWT validation failed: missing Authorization header")
 }
 
 func TestAuthHS256Accepts(t *testing.T) {
@@ -71,7 +71,7 @@ func TestAuthHS256Accepts(t *testing.T) {
 	require.NoError(t, err)
 	e.requireAccepted(s)
 
-	logs := e.logs.String()
+	logs := e.settledLogs()
 	assert.Contains(t, logs, "JWT validation successful for user user-ok")
 	assert.Contains(t, logs, "POST /chatkit type=threads.list user=user-ok status=400")
 	assert.NotContains(t, logs, tok, "the token must never be logged")
@@ -83,6 +83,7 @@ func (e *testEnv) rawCallHeader(authorization, body string) (int, http.Header, s
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/chatkit", strings.NewReader(body))
 	require.NoError(e.t, err)
 	req.Header.Set("Authorization", authorization)
+	e.requests.Add(1)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
@@ -135,7 +136,7 @@ func TestAuthHS256Rejects(t *testing.T) {
 		assert.Equal(t, bodyInvalid, body)
 		assert.Equal(t, "Bearer", h.Get("WWW-Authenticate"))
 	})
-	logs := e.logs.String()
+	logs := e.settledLogs()
 	for name, tok := range cases {
 		assert.NotContains(t, logs, tok, "token of case %q leaked into the log", name)
 	}
@@ -151,7 +152,7 @@ func TestAuthJWKS(t *testing.T) {
 	assert.Zero(t, j.fetches.Load(), "JWKS must be fetched lazily")
 
 	e.requireAccepted(edToken(t, priv, "key-1", jwtClaims("user-ed")))
-	assert.Contains(t, e.logs.String(), "JWT validation successful for user user-ed")
+	assert.Contains(t, e.settledLogs(), "JWT validation successful for user user-ed")
 
 	arrAud := jwtClaims("user-ed")
 	arrAud["aud"] = []string{"other", testIssuer}
@@ -201,8 +202,8 @@ func TestAuthJWKS(t *testing.T) {
 	}
 	e.t = t
 	assert.Zero(t, attacker.fetches.Load(), "a jku from the token must never be fetched")
-	assert.Contains(t, e.logs.String(), "JWT validation failed: token has the wrong issuer")
-	assert.Contains(t, e.logs.String(), "JWT validation failed: token has the wrong audience")
+	assert.Contains(t, e.settledLogs(), "JWT validation failed: token has the wrong issuer")
+	assert.Contains(t, e.settledLogs(), "JWT validation failed: token has the wrong audience")
 }
 
 func TestJWKSUnknownKidRefresh(t *testing.T) {
@@ -259,7 +260,7 @@ func TestJWKSDefaultRateLimitAndOutage(t *testing.T) {
 		e.requireRejected(tok)
 	}
 	assert.EqualValues(t, 1, j.fetches.Load(), "default: no more than one JWKS fetch per 5 s")
-	assert.Contains(t, e.logs.String(), "JWKS fetch failed: GET JWKS: status 502")
+	assert.Contains(t, e.settledLogs(), "JWKS fetch failed: GET JWKS: status 502")
 	j.fail.Store(false)
 	e.requireRejected(tok) // still inside the 5 s window
 	assert.EqualValues(t, 1, j.fetches.Load())

@@ -166,10 +166,23 @@ func (b *syncBuffer) String() string {
 }
 
 type testEnv struct {
-	t     *testing.T
-	srv   *httptest.Server
-	logs  *syncBuffer
-	store *Store
+	t        *testing.T
+	srv      *httptest.Server
+	logs     *syncBuffer
+	store    *Store
+	requests atomic.Int64 // /chatkit requests sent, for settledLogs
+}
+
+// settledLogs returns the handler log once every /chatkit request sent so far has logged its line
+// (the line is written when the handler returns, which can be just after the client got the body).
+func (e *testEnv) settledLogs() string {
+	e.t.Helper()
+	var out string
+	require.Eventually(e.t, func() bool {
+		out = e.logs.String()
+		return int64(strings.Count(out, " /chatkit type=")) >= e.requests.Load()
+	}, 5*time.Second, 5*time.Millisecond, "request log lines missing:\n%s", e.logs.String())
+	return out
 }
 
 func hsConfig(faults ...string) Config {
@@ -223,6 +236,7 @@ func (e *testEnv) post(token string, body any) *http.Response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	e.requests.Add(1)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { resp.Body.Close() })

@@ -94,7 +94,7 @@ func (c UserContent) MarshalJSON() ([]byte, error) {
 		if len(data) == 0 || string(data) == "null" {
 			data = json.RawMessage(`{}`)
 		}
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			Type        string          `json:"type"`
 			ID          string          `json:"id"`
 			Text        string          `json:"text"`
@@ -103,7 +103,7 @@ func (c UserContent) MarshalJSON() ([]byte, error) {
 			Interactive bool            `json:"interactive"`
 		}{c.Type, c.ID, c.Text, data, c.Group, c.Interactive})
 	default:
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			Type string `json:"type"`
 			Text string `json:"text"`
 		}{c.Type, c.Text})
@@ -158,7 +158,7 @@ func (it Item) MarshalJSON() ([]byte, error) {
 		if content == nil {
 			content = []UserContent{}
 		}
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			ID               string           `json:"id"`
 			ThreadID         string           `json:"thread_id"`
 			CreatedAt        Timestamp        `json:"created_at"`
@@ -173,7 +173,7 @@ func (it Item) MarshalJSON() ([]byte, error) {
 		if content == nil {
 			content = []OutputText{}
 		}
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			ID        string       `json:"id"`
 			ThreadID  string       `json:"thread_id"`
 			CreatedAt Timestamp    `json:"created_at"`
