@@ -349,10 +349,15 @@ async function start() {
     });
     // Warm the schema check, then (jwks mode) create the signing key serially, so concurrent
     // first calls cannot race into several keys.
-    await auth.api.ok();
-    if (TOKEN_MODE === "jwks") {
-      const jwks = await auth.api.getJwks();
-      log({ event: "jwks-ready", keys: jwks?.keys?.length ?? 0 });
+    // Failures here are logged, not fatal: requests then fail with 500 and a log line.
+    try {
+      await auth.api.ok();
+      if (TOKEN_MODE === "jwks") {
+        const jwks = await auth.api.getJwks();
+        log({ event: "jwks-ready", keys: jwks?.keys?.length ?? 0 });
+      }
+    } catch (err) {
+      logError({ event: "warm-up-failed", ...describeError(err) });
     }
   }
   await new Promise((resolve, reject) => {
