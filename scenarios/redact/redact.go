@@ -93,6 +93,9 @@ func keepPrefix(re *regexp.Regexp, marker string) func(string) string {
 // Bytes is [String] for a byte slice.
 func Bytes(b []byte) string { return String(string(b)) }
 
+// excerptSlack is how far past the excerpt [Excerpt] still redacts.
+const excerptSlack = 64 << 10
+
 // DefaultExcerpt is the usual length of a body excerpt in an error message.
 const DefaultExcerpt = 300
 
@@ -104,14 +107,21 @@ func Excerpt(b []byte, max int) string {
 	if max <= 0 {
 		max = DefaultExcerpt
 	}
+	// Redact only a window well past the excerpt: a secret that starts inside the
+	// excerpt is much shorter than the slack, and the rest is cut off anyway.
+	hidden := 0
+	if window := max + excerptSlack; len(b) > window {
+		hidden = len(b) - window
+		b = b[:window]
+	}
 	s := strings.TrimRight(Bytes(b), " \t\r\n")
-	extra := 0
+	extra := hidden
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		extra = len(s) - cut
+		extra += len(s) - cut
 		s = s[:cut]
 	}
 	s = oneLine.Replace(s)

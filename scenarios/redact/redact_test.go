@@ -78,6 +78,8 @@ func TestExcerpt_RedactsBeforeTruncating(t *testing.T) {
 	// A JWT cut in half by a naive truncation is still removed.
 	require.NotContains(t, Excerpt([]byte("xx "+hsJWT), 60), "eyJzdWIi")
 	require.Equal(t, "short", Excerpt([]byte("short"), 0))
+	big := Excerpt([]byte(strings.Repeat("a", 200<<10)), 10)
+	require.Equal(t, "aaaaaaaaaa…(+204790 bytes)", big, "the count includes the part never redacted")
 	require.LessOrEqual(t, len(Excerpt([]byte(strings.Repeat("a", 1000)), 0)), DefaultExcerpt+20)
 }
 
