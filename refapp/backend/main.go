@@ -65,6 +65,10 @@ func run() error {
 	defer pool.Close()
 	store := chatkit.NewStore(pool)
 	if err := migrateWithRetry(ctx, store); err != nil {
+		if ctx.Err() != nil {
+			log.Printf("shutting down before the database was ready")
+			return nil
+		}
 		return err
 	}
 

@@ -117,24 +117,27 @@ func ConfigFromEnv(getenv func(string) string) (Config, []string, error) {
 
 // Validate checks that the settings the token mode needs are present.
 func (c Config) Validate() error {
-	var errs []error
+	var errs []string
 	switch c.TokenMode {
 	case ModeHS256:
 		if c.Secret == "" {
-			errs = append(errs, errors.New("BETTER_AUTH_SECRET is required when TOKEN_MODE=hs256"))
+			errs = append(errs, "BETTER_AUTH_SECRET is required when TOKEN_MODE=hs256")
 		}
 	case ModeJWKS:
 		for _, v := range []struct{ name, val string }{
 			{"JWKS_URL", c.JWKSURL}, {"JWT_ISSUER", c.Issuer}, {"JWT_AUDIENCE", c.Audience},
 		} {
 			if v.val == "" {
-				errs = append(errs, fmt.Errorf("%s is required when TOKEN_MODE=jwks", v.name))
+				errs = append(errs, v.name+" is required when TOKEN_MODE=jwks")
 			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("TOKEN_MODE must be %q or %q, got %q", ModeHS256, ModeJWKS, c.TokenMode))
+		errs = append(errs, fmt.Sprintf("TOKEN_MODE must be %q or %q, got %q", ModeHS256, ModeJWKS, c.TokenMode))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(errs, "; "))
 }
 
 // ParseOrigins splits CORS_ORIGINS; trailing slashes are dropped ("http://x:1/" == "http://x:1").
