@@ -26,7 +26,7 @@ import (
 
 func TestMain(m *testing.M) {
 	// Must happen before the first testcontainers call (its configuration is read once).
-	setDefaultEnv("TESTCONTAINERS_RYUK_DISABLED", "true")     // the ryuk image cannot be pulled offline
+	setDefaultEnv("TESTCONTAINERS_RYUK_DISABLED", "true")      // the ryuk image cannot be pulled offline
 	setDefaultEnv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1") // /.dockerenv on the CI VM -> wrong host otherwise
 	os.Exit(m.Run())
 }

@@ -190,7 +190,9 @@ func TestAuthFaults(t *testing.T) {
 		return c
 	}
 	forged := func(sub string) string { return hsToken(t, "attacker-secret-0123456789abcdef", appClaims(sub)) }
-	none := func(alg string, c jwt.MapClaims) string { return unsignedToken(map[string]any{"alg": alg, "typ": "JWT"}, c) }
+	none := func(alg string, c jwt.MapClaims) string {
+		return unsignedToken(map[string]any{"alg": alg, "typ": "JWT"}, c)
+	}
 
 	t.Run("baseline without faults", func(t *testing.T) {
 		e := newEnv(t, hsConfig(), nil)
@@ -228,9 +230,9 @@ func TestAuthFaults(t *testing.T) {
 		for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
 			e.requireAccepted(none(alg, appClaims("victim")))
 		}
-		e.requireRejected(none("none", expired("victim")))              // claims still checked
+		e.requireRejected(none("none", expired("victim")))                    // claims still checked
 		e.requireRejected(none("none", appClaims("victim")) + "c2lnbmF0dXJl") // none with a signature
-		e.requireRejected(forged("victim"))                                  // signatures still verified otherwise
+		e.requireRejected(forged("victim"))                                   // signatures still verified otherwise
 		e.requireAccepted(userToken(t, "u"))
 	})
 	t.Run("accept-alg-none jwks", func(t *testing.T) {

@@ -461,8 +461,10 @@ func testForeignThread404(t *testing.T, store *Store) {
 		"threads.get_by_id":        func(id string) map[string]any { return typed("threads.get_by_id", map[string]any{"thread_id": id}) },
 		"items.list":               func(id string) map[string]any { return typed("items.list", map[string]any{"thread_id": id}) },
 		"threads.add_user_message": func(id string) map[string]any { return addReq(id, "let me in") },
-		"threads.update":           func(id string) map[string]any { return typed("threads.update", map[string]any{"thread_id": id, "title": "pwned"}) },
-		"threads.delete":           func(id string) map[string]any { return typed("threads.delete", map[string]any{"thread_id": id}) },
+		"threads.update": func(id string) map[string]any {
+			return typed("threads.update", map[string]any{"thread_id": id, "title": "pwned"})
+		},
+		"threads.delete": func(id string) map[string]any { return typed("threads.delete", map[string]any{"thread_id": id}) },
 	}
 	for name, mk := range reqs {
 		t.Run(name, func(t *testing.T) {
