@@ -22,8 +22,8 @@ const (
 	bodyInvalid = `{"error":"Invalid authentication credentials"}`
 )
 
-// authPassed is what an authenticated request without params answers: it proves the token was
-// accepted without needing the database.
+// authProbe is a request without params: an accepted token gets 400 (validation), which proves
+// authentication passed without needing the database.
 var authProbe = `{"type":"threads.list"}`
 
 const bodyAuthPassed = `{"error":"Missing required field: params"}`
