@@ -210,7 +210,7 @@ func TestJWKSUnknownKidRefresh(t *testing.T) {
 	j := newJWKSServer(t)
 	priv1 := j.addKey(t, "key-1")
 	cfg := jwksConfig(j.URL)
-	cfg.JWKSRefreshMinimum = 300 * time.Millisecond
+	cfg.JWKSRefreshMinimum = time.Second
 	e := newEnv(t, cfg, nil)
 
 	e.requireAccepted(edToken(t, priv1, "key-1", jwtClaims("u1")))
@@ -223,7 +223,7 @@ func TestJWKSUnknownKidRefresh(t *testing.T) {
 	require.EqualValues(t, 1, j.fetches.Load(), "no refresh within the minimum interval")
 
 	// Once the interval has passed, the unknown kid triggers exactly one refresh and is accepted.
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(1050 * time.Millisecond)
 	e.requireAccepted(tok2)
 	require.EqualValues(t, 2, j.fetches.Load())
 	e.requireAccepted(tok2)
@@ -231,7 +231,7 @@ func TestJWKSUnknownKidRefresh(t *testing.T) {
 	require.EqualValues(t, 2, j.fetches.Load(), "known kids never refetch")
 
 	// A flood of bogus kids causes at most one fetch per interval.
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(1050 * time.Millisecond)
 	_, bogusPriv, _ := ed25519.GenerateKey(rand.Reader)
 	var wg sync.WaitGroup
 	for i := range 30 {
