@@ -1,0 +1,43 @@
+// Command authflow starts a target's stack for manual QA (up), checks the machine (doctor) and opens
+// Playwright traces (trace).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/authflow-e2e/authflow/containers"
+)
+
+const usage = `authflow: end-to-end auth test harness for Better Auth + ChatKit apps
+
+Usage:
+  authflow up [-target FILE] [-mode hs256|jwks]   start a target's stack, print its URLs and a ready test user; Ctrl-C stops it
+  authflow doctor                                 check Docker, browser, driver, node and images; print the fix for each
+  authflow trace FILE.zip                         open a Playwright trace in the trace viewer (uses the installed driver)
+
+The test suites run with go test: make e2e (the e2e suite against the reference stack), make test (everything).
+`
+
+func main() {
+	containers.RunReaperIfAsked()
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var code int
+	switch os.Args[1] {
+	case "up":
+		code = cmdUp(os.Args[2:])
+	case "doctor":
+		code = cmdDoctor(os.Args[2:])
+	case "trace":
+		code = cmdTrace(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "authflow: unknown command %q\n\n%s", os.Args[1], usage)
+		code = 2
+	}
+	os.Exit(code)
+}

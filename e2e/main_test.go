@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/internal/stack"
+	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+// world is the stack every test of this process runs against; TestMain owns it.
+var world *World
+
+// Timeouts, scaled by AUTHFLOW_TIMEOUT_FACTOR.
+var (
+	stackStartTimeout = containers.Scaled(5 * time.Minute) // a cold image build of the web service takes ~1 min
+	teardownTimeout   = containers.Scaled(30 * time.Second) // stop+remove of a few containers takes ~1 s
+)
+
+func TestMain(m *testing.M) {
+	containers.RunReaperIfAsked()
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) (code int) {
+	flag.Parse()
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if listOnly() {
+		return m.Run()
+	}
+	containers.PrepareEnv(os.Getenv("AUTHFLOW_VERBOSE") == "1")
+
+	path := os.Getenv("AUTHFLOW_TARGET")
+	if path == "" {
+		path = filepath.Join("..", stack.DefaultTarget)
+	}
+	t, err := targets.Load(path, os.Getenv("AUTHFLOW_TOKEN_MODE"))
+	if err != nil {
+		logf("authflow: %v", err)
+		return 2
+	}
+
+	runID := containers.NewRunID()
+	reaper, err := containers.StartReaper(runID)
+	if err != nil {
+		logf("authflow: %v (leftovers of this run will be swept by the next one)", err)
+	}
+	defer reaper.Stop()
+
+	// Ctrl-C or SIGTERM: cancel the start, or tear the stack down and exit, within teardownTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), stackStartTimeout)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	keep := os.Getenv("AUTHFLOW_KEEP") == "1"
+	logf("authflow: starting target %q (token mode %s, run %s)", t.Name, t.Token.Mode, runID)
+	var env *stack.Env
+	started := make(chan error, 1)
+	go func() {
+		var err error
+		env, err = stack.Up(ctx, t, runID, stack.Options{Progress: logf, Redact: redact.String, Keep: keep})
+		started <- err
+	}()
+	select {
+	case err = <-started:
+	case s := <-sigs:
+		logf("authflow: %v during start: cleaning up", s)
+		cancel()
+		<-started
+		return 130
+	}
+	if err != nil {
+		logf("authflow: the stack did not start, so no test ran.\n%v", err)
+		return 1
+	}
+
+	world, err = newWorld(env)
+	teardown := func() {
+		tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout)
+		defer tcancel()
+		if world != nil {
+			world.close()
+		}
+		if err := env.Stack.Close(tctx); err != nil {
+			logf("authflow: teardown: %v", err)
+		}
+	}
+	if err != nil {
+		logf("authflow: %v", err)
+		teardown()
+		return 1
+	}
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		logf("authflow: %v: tearing the stack down", s)
+		teardown()
+		reaper.Stop()
+		os.Exit(130)
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			logf("authflow: panic: %v\n%s", r, debug.Stack())
+			code = 2
+		}
+		teardown()
+		printSummary(logf, env)
+	}()
+	return m.Run()
+}
+
+// listOnly reports whether go test only lists tests (-test.list): no stack is needed for that.
+func listOnly() bool {
+	f := flag.Lookup("test.list")
+	return f != nil && f.Value.String() != ""
+}

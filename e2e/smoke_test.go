@@ -1,0 +1,38 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+)
+
+// TestSmoke_SignUpTokenAndChatCreateATaskForThatUser walks the fixed app's manual test plan once, over
+// HTTP: sign up, fetch the token, ask the ChatKit backend to add a task, and find the rows in Postgres.
+func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
+	track(t)
+	t.Parallel()
+	c := ctx(t)
+	a := world.NewActor(t, "smoke")
+
+	u, err := world.DB.UserByEmail(c, a.Email)
+	require.NoError(t, err, "the user row after sign-up")
+	assert.Equal(t, a.User.ID, u.ID)
+	accts, err := world.DB.AccountsForUser(c, u.ID)
+	require.NoError(t, err)
+	require.Len(t, accts, 1, "one account row (credential) after sign-up")
+	assert.True(t, accts[0].HasPassword, "the credential account holds a password hash")
+	sessions, err := world.DB.SessionsForUser(c, u.ID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, sessions, "a session row after the automatic sign-in of sign-up")
+
+	s, err := a.ChatKit.CreateThread(c, fixtures.AddTask("buy milk"))
+	require.NoError(t, err, "threads.create with the user's token\n%s", world.serviceLogs(10))
+	require.True(t, s.AssistantDone, "the assistant's reply completed; events: %v", s.Types())
+	assert.Contains(t, s.Text, "buy milk", "the assistant confirms the task")
+	assert.NotEmpty(t, s.ThreadID)
+
+	assert.Equal(t, []string{"buy milk"}, world.Tasks(t, u.ID), "the task row belongs to this user")
+}

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authflow-e2e/authflow/internal/stack"
+)
+
+// results records every top-level test that called track, for the run summary.
+var results struct {
+	sync.Mutex
+	list []result
+}
+
+type result struct {
+	name   string
+	took   time.Duration
+	failed bool
+}
+
+// track records t's outcome and duration for the summary printed after the run.
+func track(t *testing.T) {
+	start := time.Now()
+	t.Cleanup(func() {
+		results.Lock()
+		results.list = append(results.list, result{t.Name(), time.Since(start), t.Failed()})
+		results.Unlock()
+	})
+}
+
+// area is the part of a test name before the first underscore: TestToken_X -> Token.
+func area(name string) string {
+	name = strings.TrimPrefix(name, "Test")
+	if i := strings.IndexAny(name, "_/"); i > 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// printSummary prints tests per area, the slowest tests and the phase timings.
+func printSummary(logf func(string, ...any), env *stack.Env) {
+	results.Lock()
+	list := append([]result(nil), results.list...)
+	results.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n=== authflow summary: target %s, token mode %s\n", env.Rendered.Name, env.Rendered.TokenMode)
+	type counts struct{ pass, fail int }
+	areas := map[string]*counts{}
+	var names []string
+	for _, r := range list {
+		if strings.Contains(r.name, "/") {
+			continue
+		}
+		a := area(r.name)
+		if areas[a] == nil {
+			areas[a] = &counts{}
+			names = append(names, a)
+		}
+		if r.failed {
+			areas[a].fail++
+		} else {
+			areas[a].pass++
+		}
+	}
+	sort.Strings(names)
+	fmt.Fprintf(&b, "%-16s %6s %6s\n", "area", "passed", "failed")
+	for _, a := range names {
+		fmt.Fprintf(&b, "%-16s %6d %6d\n", a, areas[a].pass, areas[a].fail)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].took > list[j].took })
+	fmt.Fprintf(&b, "slowest tests:\n")
+	for i, r := range list {
+		if i == 5 {
+			break
+		}
+		fmt.Fprintf(&b, "  %6.2fs  %s\n", r.took.Seconds(), r.name)
+	}
+	fmt.Fprintf(&b, "phase timings:\n")
+	for _, p := range env.Timings {
+		fmt.Fprintf(&b, "  %6.2fs  %s\n", p.Duration.Seconds(), p.Name)
+	}
+	for _, p := range env.Stack.Timings {
+		if p.Name == "teardown" {
+			fmt.Fprintf(&b, "  %6.2fs  %s\n", p.Duration.Seconds(), p.Name)
+		}
+	}
+	logf("%s", b.String())
+	if dir := artifactsDir(); dir != "" {
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(filepath.Join(dir, "timings-"+env.Rendered.TokenMode+".txt"), []byte(b.String()), 0o644)
+	}
+}
+
+// artifactsDir is AUTHFLOW_ARTIFACTS, else artifacts/ at the module root.
+func artifactsDir() string {
+	if d := os.Getenv("AUTHFLOW_ARTIFACTS"); d != "" {
+		return d
+	}
+	abs, err := filepath.Abs(filepath.Join("..", "artifacts"))
+	if err != nil {
+		return ""
+	}
+	return abs
+}

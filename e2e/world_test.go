@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/stack"
+	"github.com/authflow-e2e/authflow/scenarios/betterauth"
+	"github.com/authflow-e2e/authflow/scenarios/chatkit"
+	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+// Timeouts of single steps, scaled by AUTHFLOW_TIMEOUT_FACTOR.
+var (
+	requestTimeout = containers.Scaled(15 * time.Second) // one HTTP call; a sign-up hashes with scrypt (~0.1-0.4 s)
+	testTimeout    = containers.Scaled(60 * time.Second) // one API test, end to end
+)
+
+// World is the running target as the suites see it.
+type World struct {
+	Env    *stack.Env
+	T      *targets.Rendered
+	DB     *dbprobe.DB
+	Secret fixtures.Secret
+
+	mu       sync.Mutex
+	personas map[string]*Actor
+}
+
+// Actor is a persona with a signed-in session, its token and a ChatKit client that sends it.
+type Actor struct {
+	fixtures.Persona
+	Auth    *betterauth.Client
+	User    *betterauth.User
+	Token   fixtures.Secret
+	ChatKit *chatkit.Client
+}
+
+func newWorld(env *stack.Env) (*World, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	db, err := dbprobe.Open(ctx, env.Stack.Postgres.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open the database probe: %w", err)
+	}
+	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), personas: map[string]*Actor{}}, nil
+}
+
+func (w *World) close() {
+	if w.DB != nil {
+		w.DB.Close()
+	}
+}
+
+// ctx is a per-test context bounded by testTimeout.
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// AuthClient is a fresh Better Auth client (empty cookie jar) for the target's web URL.
+func (w *World) AuthClient(t *testing.T) *betterauth.Client {
+	c, err := betterauth.New(betterauth.Options{
+		BaseURL: w.T.App.WebURL, AuthPath: w.T.App.AuthBasePath, TokenPath: w.T.App.TokenPath,
+		JWKSPath: w.T.App.JWKSPath, Timeout: requestTimeout,
+	})
+	require.NoError(t, err)
+	return c
+}
+
+// ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
+func (w *World) ChatKit(tok fixtures.Secret) *chatkit.Client {
+	return &chatkit.Client{URL: w.T.App.ChatKitURL, Token: chatkit.StaticToken(tok)}
+}
+
+// NewActor signs a brand-new user up over HTTP and fetches a token: for tests that change the user's
+// state (sign-out, task lists) or need a user of their own.
+func (w *World) NewActor(t *testing.T, role string) *Actor {
+	t.Helper()
+	p := fixtures.NewPersona(role, strings.ToUpper(role[:1])+role[1:])
+	a, err := w.signUp(ctx(t), t, p)
+	require.NoError(t, err, "sign up %s", p)
+	return a
+}
+
+// Shared returns a persona signed up once per process and reused (user A, user B): for read-mostly
+// tests. Tests must not sign it out.
+func (w *World) Shared(t *testing.T, role string) *Actor {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a, ok := w.personas[role]; ok {
+		return a
+	}
+	var p fixtures.Persona
+	switch role {
+	case fixtures.RoleUserA:
+		p = fixtures.UserA()
+	case fixtures.RoleUserB:
+		p = fixtures.UserB()
+	default:
+		t.Fatalf("no shared persona %q", role)
+	}
+	a, err := w.signUp(context.Background(), t, p)
+	require.NoError(t, err, "sign up shared persona %s", p)
+	w.personas[role] = a
+	return a
+}
+
+func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*Actor, error) {
+	c := w.AuthClient(t)
+	u, err := c.SignUpAs(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	tok, _, err := c.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token after sign-up: %w", err)
+	}
+	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: w.ChatKit(tok)}, nil
+}
+
+// Tasks returns the titles of the user's tasks through the target's tasks_for_user probe.
+func (w *World) Tasks(t *testing.T, userID string) []string {
+	t.Helper()
+	q, ok := w.T.App.Probes["tasks_for_user"]
+	require.True(t, ok, "target %s has no app.probes.tasks_for_user query", w.T.File)
+	rows, err := w.DB.QueryStrings(ctx(t), q, userID)
+	require.NoError(t, err)
+	var out []string
+	for _, r := range rows {
+		for _, v := range r {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// serviceLogs returns the last n log lines of every service, for failure messages.
+func (w *World) serviceLogs(n int) string {
+	var b strings.Builder
+	for _, name := range w.Env.Target.Order {
+		s := w.Env.Stack.Services[name]
+		if s == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "--- last %d log lines of %s ---\n%s\n", n, name, strings.Join(s.Logs(n), "\n"))
+	}
+	return b.String()
+}
