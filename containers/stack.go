@@ -474,3 +474,23 @@ func (st *Stack) Close(ctx context.Context) error {
 	progress("stack: %-28s %6.2fs", "teardown", time.Since(t0).Seconds())
 	return err
 }
+
+// StartService starts one more service on the running stack's network (for example a helper the
+// suites need next to the app, like a recording key server). It is removed with the stack.
+func (st *Stack) StartService(ctx context.Context, s ServiceSpec) (*Service, error) {
+	image := s.Image
+	if s.Build != nil {
+		ref, _, err := buildImage(ctx, st.prov, st.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
+		if err != nil {
+			return nil, &StartError{Part: s.Name, Err: err}
+		}
+		image = ref
+	}
+	svc, err := st.startService(ctx, s, image)
+	if svc != nil {
+		st.mu.Lock()
+		st.Services[s.Name] = svc
+		st.mu.Unlock()
+	}
+	return svc, err
+}

@@ -34,6 +34,7 @@ type World struct {
 
 	mu       sync.Mutex
 	personas map[string]*Actor
+	closers  []func()
 }
 
 // Actor is a persona with a signed-in session, its token and a ChatKit client that sends it.
@@ -55,7 +56,22 @@ func newWorld(env *stack.Env) (*World, error) {
 	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), personas: map[string]*Actor{}}, nil
 }
 
+// OnClose registers f to run at teardown, before the stack is removed (last registered runs first):
+// for process-wide resources such as the browser.
+func (w *World) OnClose(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closers = append(w.closers, f)
+}
+
 func (w *World) close() {
+	w.mu.Lock()
+	closers := w.closers
+	w.closers = nil
+	w.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
 	if w.DB != nil {
 		w.DB.Close()
 	}

@@ -209,7 +209,7 @@ func (t *Target) validate() Errors {
 		if s.Build != nil && s.Build.Context == "" {
 			add(f+".build.context", "missing; a folder relative to the target file")
 		} else if s.Build != nil {
-			ctx := filepath.Join(t.Dir, s.Build.Context)
+			ctx := t.contextDir(s.Build.Context)
 			if _, err := os.Stat(filepath.Join(ctx, s.Build.Dockerfile)); err != nil {
 				add(f+".build", "no Dockerfile at %s", filepath.Join(ctx, s.Build.Dockerfile))
 			}

@@ -149,7 +149,7 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 			rs.Image = img
 		}
 		if s.Build != nil {
-			b := &BuildSpec{Context: filepath.Join(t.Dir, s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}
+			b := &BuildSpec{Context: t.contextDir(s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}
 			for _, k := range sortedKeys(s.Build.Args) {
 				v, err := render(t.Path, "services."+name+".build.args."+k, s.Build.Args[k], vars, funcs)
 				if err != nil {
@@ -192,4 +192,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// contextDir resolves a build context: absolute as given, else relative to the target file.
+func (t *Target) contextDir(c string) string {
+	if filepath.IsAbs(c) {
+		return c
+	}
+	return filepath.Join(t.Dir, c)
 }
