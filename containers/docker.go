@@ -73,6 +73,19 @@ func dockerHost() string {
 func Client(ctx context.Context) (*testcontainers.DockerClient, error) {
 	ctx, cancel := context.WithTimeout(ctx, scaled(daemonPingTimeout))
 	defer cancel()
+	// testcontainers falls back to other sockets when DOCKER_HOST does not answer; a user who set
+	// DOCKER_HOST means that daemon, so check it first and say so if it is down.
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		mc, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, &DaemonError{Host: h, Err: err}
+		}
+		_, err = mc.Ping(ctx, client.PingOptions{})
+		mc.Close()
+		if err != nil {
+			return nil, &DaemonError{Host: h, Err: shortErr(err)}
+		}
+	}
 	cli, err := newClient(ctx)
 	if err != nil {
 		return nil, &DaemonError{Host: dockerHost(), Err: err}

@@ -361,6 +361,9 @@ func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) 
 	}
 	mapped, err := ctr.MappedPort(ctx, port)
 	if err != nil {
+		if exited := st.exited(ctx, s, svc); exited != nil {
+			return svc, exited
+		}
 		return svc, &StartError{Part: s.Name, Err: err, LogTail: svc.logs.Tail(20)}
 	}
 	svc.PublicURL = fmt.Sprintf("http://localhost:%d", mapped.Num())
@@ -399,11 +402,9 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 		} else {
 			last = shortErr(err).Error()
 		}
-		if svc.Container != nil && i%5 == 4 {
-			if state, err := svc.Container.State(ctx); err == nil && !state.Running {
-				time.Sleep(200 * time.Millisecond) // let the log consumer catch the last lines
-				return &StartError{Part: s.Name, LogTail: svc.logs.Tail(25),
-					Err: fmt.Errorf("the container exited with code %d before %s answered %d", state.ExitCode, s.ReadyPath, want)}
+		if i%5 == 4 {
+			if exited := st.exited(ctx, s, svc); exited != nil {
+				return exited
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -412,6 +413,46 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// exited returns a StartError when the service's container is no longer running.
+func (st *Stack) exited(ctx context.Context, s ServiceSpec, svc *Service) error {
+	if svc.Container == nil {
+		return nil
+	}
+	state, err := svc.Container.State(ctx)
+	if err != nil || state.Running {
+		return nil
+	}
+	time.Sleep(200 * time.Millisecond) // let the log consumer catch the last lines
+	tail := svc.logs.Tail(25)
+	if len(tail) == 0 {
+		if rc, err := svc.Container.Logs(ctx); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
+			rc.Close()
+			r := newRing(25)
+			r.redact = st.spec.Redact
+			_, _ = r.Write(stripDockerFrames(b))
+			tail = r.Lines()
+		}
+	}
+	return &StartError{Part: s.Name, LogTail: tail,
+		Err: fmt.Errorf("the container exited with code %d before %s answered (check its env and the log lines below)", state.ExitCode, s.ReadyPath)}
+}
+
+// stripDockerFrames removes the 8-byte stream headers of a multiplexed docker log.
+func stripDockerFrames(b []byte) []byte {
+	var out []byte
+	for len(b) >= 8 && (b[0] == 1 || b[0] == 2) && b[1] == 0 && b[2] == 0 && b[3] == 0 {
+		n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
+		b = b[8:]
+		if n > len(b) {
+			n = len(b)
+		}
+		out = append(out, b[:n]...)
+		b = b[n:]
+	}
+	return append(out, b...)
 }
 
 // Close removes every container and the network of the stack, in parallel and bounded in time. With

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -127,8 +128,19 @@ func StartReaper(runID string) (*Reaper, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start reaper: %w", err)
 	}
-	return &Reaper{cmd: cmd, w: w}, nil
+	r := &Reaper{cmd: cmd, w: w}
+	// The pipe's *os.File closes itself when garbage-collected, which the reaper would take for the
+	// parent's death; keep every live reaper reachable until Stop.
+	reapers.Lock()
+	reapers.live[r] = true
+	reapers.Unlock()
+	return r, nil
 }
+
+var reapers = struct {
+	sync.Mutex
+	live map[*Reaper]bool
+}{live: map[*Reaper]bool{}}
 
 // Stop closes the pipe (the reaper then sweeps, finding nothing after a clean teardown) and waits.
 func (r *Reaper) Stop() {
@@ -136,6 +148,9 @@ func (r *Reaper) Stop() {
 		return
 	}
 	_ = r.w.Close()
+	reapers.Lock()
+	delete(reapers.live, r)
+	reapers.Unlock()
 	done := make(chan struct{})
 	go func() { _ = r.cmd.Wait(); close(done) }()
 	select {
