@@ -23,7 +23,7 @@ var world *World
 
 // Timeouts, scaled by AUTHFLOW_TIMEOUT_FACTOR.
 var (
-	stackStartTimeout = containers.Scaled(5 * time.Minute) // a cold image build of the web service takes ~1 min
+	stackStartTimeout = containers.Scaled(5 * time.Minute)  // a cold image build of the web service takes ~1 min
 	teardownTimeout   = containers.Scaled(30 * time.Second) // stop+remove of a few containers takes ~1 s
 )
 

@@ -22,10 +22,10 @@ type Inputs struct {
 
 // ServiceVars are what templates see of a service.
 type ServiceVars struct {
-	Name, Alias         string
-	Port, HostPort      int
-	PublicURL           string // http://localhost:<host port>, what the browser and the harness use
-	InternalURL         string // http://<alias>:<port>, what other services use
+	Name, Alias    string
+	Port, HostPort int
+	PublicURL      string // http://localhost:<host port>, what the browser and the harness use
+	InternalURL    string // http://<alias>:<port>, what other services use
 }
 
 // PostgresVars are what templates see of the database.
