@@ -47,10 +47,7 @@ img_rootfs_tag() { case $1 in postgres) echo "$PG_ROOTFS_TAG" ;; node) echo "$NO
 img_packages() { case $1 in postgres) echo "${PG_PACKAGES[*]}" ;; node) echo "${NODE_PACKAGES[*]}" ;; esac; }
 img_prepare() { case $1 in postgres) pg_rootfs_prepare "$2" ;; node) node_rootfs_prepare "$2" ;; esac; }
 img_finish() { case $1 in postgres) pg_rootfs_finish "$2" ;; node) node_rootfs_finish "$2" ;; esac; }
-# the thin layer's recipe: everything in the image's directory that ends up in the image
-img_recipe() {
-	(cd "$HERE/$1" && cat Dockerfile "$([ "$1" = postgres ] && echo docker-entrypoint.sh || echo /dev/null)") | sha256sum | cut -c1-16
-}
+img_recipe() { af_recipe "$HERE/$1"; }
 label_of() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 
 # thin layer: Dockerfile on top of the imported rootfs, then a smoke test

@@ -156,3 +156,13 @@ af_rm_rootfs() {
 	fi
 	rm -rf --one-file-system "$d"
 }
+
+# af_recipe IMAGE_DIR: short hash of what the thin layer is made of (Dockerfile + files it copies);
+# stored as the image label org.authflow.recipe, so a changed entrypoint gets its layer rebuilt.
+af_recipe() {
+	local d=$1 f files=()
+	for f in Dockerfile docker-entrypoint.sh; do
+		[ -f "$d/$f" ] && files+=("$d/$f")
+	done
+	cat "${files[@]}" | sha256sum | cut -c1-16
+}
