@@ -1,0 +1,177 @@
+package e2e
+
+// Helpers of the API-level suites (api_*_test.go): HTTP error assertions, token verification in
+// either mode, the session cookie, percentiles, and thread ids that exist nowhere.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/betterauth"
+	"github.com/authflow-e2e/authflow/scenarios/chatkit"
+	"github.com/authflow-e2e/authflow/scenarios/httperr"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+// apiClockSkew is the leeway allowed between the harness clock and the services' clocks (all on
+// one machine, so a second is plenty; iat/exp have second resolution).
+const apiClockSkew = 2 * time.Second
+
+// requireHTTPError asserts that err is an HTTP answer with this status and, when code is not
+// empty, this machine-readable error code.
+func requireHTTPError(t *testing.T, err error, status int, code, what string) *httperr.Error {
+	t.Helper()
+	require.Error(t, err, "%s: want HTTP %d %s, got a success", what, status, code)
+	he := httperr.As(err)
+	require.NotNil(t, he, "%s: want HTTP %d, got a transport error: %v", what, status, err)
+	require.Equal(t, status, he.Status, "%s: wrong status: %v", what, err)
+	if code != "" {
+		require.Equal(t, code, he.Code, "%s: wrong error code: %v", what, err)
+	}
+	return he
+}
+
+// apiSessionCookie returns the client's session cookie (Better Auth names it
+// "<prefix>.session_token", with a __Secure- prefix on https).
+func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
+	for _, ck := range c.Cookies() {
+		if strings.HasSuffix(ck.Name, "session_token") && !ck.Value.IsZero() {
+			return ck, true
+		}
+	}
+	return betterauth.Cookie{}, false
+}
+
+// apiVerifyToken verifies tok the way the target's backend must: HS256 with the shared secret, or
+// against the JWKS with the target's issuer and audience. It requires exp.
+func apiVerifyToken(t *testing.T, c *betterauth.Client, tok fixtures.Secret) (jwt.MapClaims, error) {
+	t.Helper()
+	switch world.T.TokenMode {
+	case targets.ModeHS256:
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(tok.Value(), claims, func(*jwt.Token) (any, error) {
+			return []byte(world.Secret.Value()), nil
+		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(apiClockSkew))
+		return claims, err
+	case targets.ModeJWKS:
+		_, ks, err := c.JWKS(ctx(t))
+		require.NoError(t, err, "fetch the JWKS to verify a token\n%s", world.serviceLogs(10))
+		opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(apiClockSkew)}
+		if world.T.App.Issuer != "" {
+			opts = append(opts, jwt.WithIssuer(world.T.App.Issuer))
+		}
+		if world.T.App.Audience != "" {
+			opts = append(opts, jwt.WithAudience(world.T.App.Audience))
+		}
+		return ks.Verify(tok.Value(), opts...)
+	}
+	t.Fatalf("unknown token mode %q", world.T.TokenMode)
+	return nil, nil
+}
+
+// apiNumericClaim reads a NumericDate claim (iat, exp) as a time.
+func apiNumericClaim(claims map[string]any, name string) (time.Time, bool) {
+	v, ok := claims[name].(float64)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(v), 0), true
+}
+
+// apiMissingThreadID returns an id shaped like like (same prefix and length) that names no thread.
+func apiMissingThreadID(like string) string {
+	prefix := ""
+	if i := strings.LastIndex(like, "_"); i >= 0 {
+		prefix = like[:i+1]
+	}
+	n := max(len(like)-len(prefix), 16)
+	b := make([]byte, (n+1)/2)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)[:n]
+}
+
+// apiPercentile returns the p-th percentile (0 < p <= 100, nearest rank) of ds.
+func apiPercentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(p/100*float64(len(s))+0.9999999) - 1
+	return s[min(max(rank, 0), len(s)-1)]
+}
+
+// apiItemTexts returns "<type>:<text>" for each item, for messages.
+func apiItemTexts(items []chatkit.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		txt := it.Text()
+		if len(txt) > 60 {
+			txt = txt[:60] + "…"
+		}
+		out[i] = it.Type + ":" + txt
+	}
+	return out
+}
+
+// apiIDs returns the ids of items.
+func apiIDs[T any](list []T, id func(T) string) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = id(v)
+	}
+	return out
+}
+
+// apiRequireNoDuplicates fails when ids holds a value twice.
+func apiRequireNoDuplicates(t *testing.T, ids []string, what string) {
+	t.Helper()
+	seen := map[string]int{}
+	for i, id := range ids {
+		if j, ok := seen[id]; ok {
+			require.Failf(t, what+": duplicate", "id %s appears at positions %d and %d of %v", id, j, i, ids)
+		}
+		seen[id] = i
+	}
+}
+
+// apiFailureKind classifies an error of a load-test step for the report.
+func apiFailureKind(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, httperr.ErrRateLimited):
+		return "rate-limited (429)"
+	case httperr.StatusOf(err) != 0:
+		return fmt.Sprintf("HTTP %d", httperr.StatusOf(err))
+	default:
+		var ib *chatkit.InBandError
+		if errors.As(err, &ib) {
+			return "in-band error event " + ib.Code
+		}
+		return "no answer / transport"
+	}
+}
+
+// apiAuthClient is world.AuthClient with extra headers on every request.
+func apiAuthClient(t *testing.T, header http.Header) *betterauth.Client {
+	t.Helper()
+	c, err := betterauth.New(betterauth.Options{
+		BaseURL: world.T.App.WebURL, AuthPath: world.T.App.AuthBasePath, TokenPath: world.T.App.TokenPath,
+		JWKSPath: world.T.App.JWKSPath, Timeout: requestTimeout, Header: header,
+	})
+	require.NoError(t, err)
+	return c
+}
