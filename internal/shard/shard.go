@@ -1,12 +1,13 @@
 // Package shard splits a test suite into n deterministic parts by test name, so that CI can run the
 // parts on n machines, each with its own stack. A test's shard depends only on its top-level name (a
-// hash of it, mod n), never on the order or number of the other tests: adding a test moves no other
+// SHA-256 of it, mod n), never on the order or number of the other tests: adding a test moves no other
 // test to another shard.
 package shard
 
 import (
 	"fmt"
-	"hash/fnv"
+	"crypto/sha256"
+	"encoding/binary"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,9 +58,8 @@ func Of(name string, n int) int {
 		return 1
 	}
 	top, _, _ := strings.Cut(name, "/")
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(top))
-	return int(h.Sum32()%uint32(n)) + 1
+	sum := sha256.Sum256([]byte(top))
+	return int(binary.BigEndian.Uint64(sum[:8])%uint64(n)) + 1
 }
 
 // Contains reports whether the test called name belongs to this shard.

@@ -109,3 +109,15 @@ func TestRunPatternMatchesExactlyTheNames(t *testing.T) {
 		t.Error("the empty pattern matches a test")
 	}
 }
+
+func TestShardsAreRoughlyBalanced(t *testing.T) {
+	all := names(300)
+	for n := 2; n <= 4; n++ {
+		for i := 1; i <= n; i++ {
+			got := len((Shard{i, n}).Select(all))
+			if want := len(all) / n; got < want*2/3 || got > want*4/3 {
+				t.Errorf("shard %d/%d holds %d of %d tests, want about %d", i, n, got, len(all), want)
+			}
+		}
+	}
+}
