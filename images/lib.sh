@@ -146,11 +146,16 @@ af_import() {
 	tar --numeric-owner --xattrs -C "$root" -c . | docker import - "$tag" >/dev/null
 }
 
-# af_rm_rootfs DIR: remove a build tree, refusing to cross into mounted file systems.
+# af_rm_rootfs DIR: remove a build tree. File systems still mounted below it (an interrupted debootstrap
+# leaves proc/sys mounted in the target) are unmounted first, and rm never crosses into a mount.
 af_rm_rootfs() {
-	local d=$1
+	local d=$1 m
 	[ -n "$d" ] && [ -d "$d" ] || return 0
-	if grep -qF " $d/" /proc/mounts 2>/dev/null; then
+	d=$(cd "$d" && pwd -P)
+	for m in $(awk -v p="$d/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || :
+	done
+	if awk -v p="$d/" 'index($2, p) == 1 {found=1} END {exit !found}' /proc/mounts; then
 		af_log "WARNING: something is still mounted under $d; not removing it"
 		return 0
 	fi

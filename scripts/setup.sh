@@ -289,40 +289,60 @@ resolve_image() {
 	BUILD=$dir
 }
 
-step_images() {
+# images_start: resolve both images; if a local one must be built, start images/build.sh in the
+# background (it runs while the browser, driver, web and backend steps run; debootstrap does not touch
+# the host's dpkg lock). images_finish waits for it and prints the step's line.
+IMG_PID=; IMG_TODO=(); IMG_T0=; RES_PG=; RES_NODE=; IMG_DID=()
+images_start() {
+	IMG_T0=$EPOCHREALTIME
+	resolve_image "$PG_OFFICIAL" "$PG_LOCAL" postgres; RES_PG=$RESOLVED; [ -z "$BUILD" ] || IMG_TODO+=(postgres)
+	resolve_image "$NODE_OFFICIAL" "$NODE_LOCAL" node; RES_NODE=$RESOLVED; [ -z "$BUILD" ] || IMG_TODO+=(node)
+	[ ${#IMG_TODO[@]} -gt 0 ] || return 0
 	begin "base images (postgres, node)"
-	local res_pg res_node todo=()
-	resolve_image "$PG_OFFICIAL" "$PG_LOCAL" postgres; res_pg=$RESOLVED; [ -z "$BUILD" ] || todo+=(postgres)
-	resolve_image "$NODE_OFFICIAL" "$NODE_LOCAL" node; res_node=$RESOLVED; [ -z "$BUILD" ] || todo+=(node)
-	if [ ${#todo[@]} = 0 ]; then
-		done_ "ok (postgres -> $res_pg, node -> $res_node)"
-		return
-	fi
 	if [ "$IS_ROOT" = 0 ]; then
-		fail "cannot pull the official images and ${todo[*]} local image(s) are missing" \
-			"fix: sudo bash images/build.sh ${todo[*]}   (debootstrap needs root), then re-run make setup"
+		fail "cannot pull $PG_OFFICIAL / $NODE_OFFICIAL and the local image(s) for ${IMG_TODO[*]} are missing" \
+			"fix: sudo bash images/build.sh ${IMG_TODO[*]}   (debootstrap needs root), then re-run make setup"
 	fi
-	local did=()
 	if ! command -v debootstrap >/dev/null; then
-		can_install || fail "debootstrap is missing" "fix: install debootstrap, or build authflow.local images on a Debian machine and docker load them"
+		can_install || fail "debootstrap is missing" \
+			"fix: install debootstrap, or build the authflow.local images on a Debian machine and docker load them"
 		apt_install debootstrap || fail "apt-get install debootstrap failed (log: $LOG_DIR/apt.log)"
-		did+=("installed debootstrap")
+		IMG_DID+=("installed debootstrap")
 	fi
-	note "official images not available (no registry; see $LOG_DIR/pull.log): building ${todo[*]} with images/build.sh"
-	bash images/build.sh "${todo[@]}" || fail "images/build.sh ${todo[*]} failed (output above)"
-	local n
-	for n in "${todo[@]}"; do
-		case $n in postgres) res_pg=$PG_LOCAL ;; node) res_node=$NODE_LOCAL ;; esac
-	done
-	did+=("built ${todo[*]}")
-	done_ "$(IFS=,; echo "${did[*]}" | sed 's/,/, /g'); postgres -> $res_pg, node -> $res_node"
+	note "no official image for ${IMG_TODO[*]} (no registry, see $LOG_DIR/pull.log): building authflow.local images in the background (log: $LOG_DIR/images-build.log)"
+	# own session: on failure or Ctrl-C, on_exit stops the whole build (debootstrap included)
+	setsid bash images/build.sh "${IMG_TODO[@]}" >"$LOG_DIR/images-build.log" 2>&1 </dev/null &
+	IMG_PID=$!
 }
 
+images_finish() {
+	STEP="base images (postgres, node)"; T_STEP=$IMG_T0
+	if [ -n "$IMG_PID" ]; then
+		local rc=0 n
+		wait "$IMG_PID" || rc=$?
+		IMG_PID=
+		sed 's/^/setup:   /' "$LOG_DIR/images-build.log"
+		[ "$rc" = 0 ] || fail "images/build.sh ${IMG_TODO[*]} failed (output above, log: $LOG_DIR/images-build.log)"
+		for n in "${IMG_TODO[@]}"; do
+			case $n in postgres) RES_PG=$PG_LOCAL ;; node) RES_NODE=$NODE_LOCAL ;; esac
+		done
+		IMG_DID+=("built ${IMG_TODO[*]}")
+	fi
+	local did="ok"
+	[ ${#IMG_DID[@]} = 0 ] || did=$(IFS=,; echo "${IMG_DID[*]}" | sed 's/,/, /g')
+	done_ "$did; postgres -> $RES_PG, node -> $RES_NODE"
+}
+
+# a failing step must not leave the background build running
+on_exit() { [ -z "$IMG_PID" ] || kill -TERM -- "-$IMG_PID" 2>/dev/null || :; }
+trap on_exit EXIT
+
 step_docker
+images_start
 step_browser
 step_node
 step_driver
 step_web
 step_backend
-step_images
+images_finish
 printf 'setup: all done (%s)\n' "$(secs "$T_SETUP")"
