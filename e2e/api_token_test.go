@@ -1,0 +1,239 @@
+package e2e
+
+// API-level suite of the token route: a JWT for the signed-in user, refused without a session,
+// with the right claims and lifetime, signed with the mode's key (the shared secret in hs256, a
+// published JWKS key in jwks), and a JWKS that stays stable while tokens are issued.
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/betterauth"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+// TestToken_IsIssuedAfterSignIn signs in from a fresh client and fetches a token: a three-part JWT
+// for that user, signed with the mode's algorithm (HS256, or an algorithm of the JWKS keys).
+func TestToken_IsIssuedAfterSignIn(t *testing.T) {
+	track(t)
+	t.Parallel()
+	c := ctx(t)
+	a := world.NewActor(t, "token")
+	cl := a.Auth.NewSession()
+	_, err := cl.SignInAs(c, a.Persona)
+	require.NoError(t, err)
+	tok, tr, err := cl.Token(c)
+	require.NoError(t, err, "the token route with a session cookie must answer a token\n%s", world.serviceLogs(10))
+	assert.Equal(t, 2, strings.Count(tok.Value(), "."), "a JWS compact token has three parts")
+	alg, _ := tr.Header["alg"].(string)
+	switch world.T.TokenMode {
+	case targets.ModeHS256:
+		assert.Equal(t, "HS256", alg, "hs256 mode signs with HMAC-SHA256")
+	case targets.ModeJWKS:
+		_, ks, err := cl.JWKS(c)
+		require.NoError(t, err)
+		assert.Contains(t, ks.Algorithms(), alg, "jwks mode signs with an algorithm of the published keys")
+	}
+	if tr.User != nil { // the app's own token route also answers the user
+		assert.Equal(t, a.User.ID, tr.User.ID, "the token answer names the signed-in user")
+	}
+}
+
+// TestToken_WithoutASessionIsRefused asks for a token with no cookie and with a forged one: 401 and
+// no token in the body.
+func TestToken_WithoutASessionIsRefused(t *testing.T) {
+	track(t)
+	t.Parallel()
+	a := world.Shared(t, fixtures.RoleUserA)
+	real, ok := apiSessionCookie(a.Auth)
+	require.True(t, ok, "user A holds a session cookie")
+	for _, tc := range []struct{ name, cookie string }{
+		{"case=no-cookie", ""},
+		{"case=forged-cookie", real.Name + "=" + strings.Repeat("B", 32) + ".forged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cl := world.AuthClient(t)
+			var opts []betterauth.RequestOption
+			if tc.cookie != "" {
+				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
+			}
+			resp, err := cl.Do(ctx(t), http.MethodGet, world.T.App.TokenPath, nil, opts...)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnauthorized, resp.Status, "the token route without a valid session: %s", resp)
+			var body map[string]any
+			if json.Unmarshal(resp.Body, &body) == nil {
+				assert.NotContains(t, body, "token", "a refused token request must not carry a token")
+			}
+		})
+	}
+}
+
+// TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime checks sub, iat and exp against the
+// target's lifetime for the mode, and iss/aud in jwks mode.
+func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
+	track(t)
+	t.Parallel()
+	require.Positive(t, world.T.Lifetime, "target %s sets no token.lifetime for mode %s", world.T.File, world.T.TokenMode)
+	a := world.NewActor(t, "claims")
+	before := time.Now().Add(-apiClockSkew)
+	_, tr, err := a.Auth.Token(ctx(t))
+	require.NoError(t, err)
+	after := time.Now().Add(apiClockSkew)
+	claims := tr.Claims
+
+	t.Run("case=sub-is-the-user-id", func(t *testing.T) {
+		assert.Equal(t, a.User.ID, claims["sub"], "sub must be the Better Auth user id the backend scopes data by")
+	})
+	t.Run("case=issued-now", func(t *testing.T) {
+		iat, ok := apiNumericClaim(claims, "iat")
+		require.True(t, ok, "the token has an iat claim")
+		assert.False(t, iat.Before(before.Truncate(time.Second)) || iat.After(after), "iat %s is not the time of the request", iat)
+	})
+	t.Run("case=expires-within-the-lifetime", func(t *testing.T) {
+		exp, ok := apiNumericClaim(claims, "exp")
+		require.True(t, ok, "the token has an exp claim (a token without one never expires)")
+		assert.True(t, exp.After(after), "the token is already expired (exp %s)", exp)
+		assert.False(t, exp.After(after.Add(world.T.Lifetime)),
+			"exp %s lies more than the %s lifetime of mode %s ahead", exp, world.T.Lifetime, world.T.TokenMode)
+		if iat, ok := apiNumericClaim(claims, "iat"); ok {
+			assert.LessOrEqual(t, exp.Sub(iat), world.T.Lifetime, "exp - iat exceeds the mode's lifetime")
+		}
+		if !tr.ExpiresAt.IsZero() {
+			assert.WithinDuration(t, exp, tr.ExpiresAt, time.Second, "the answer's expiresAt must match the token's exp")
+		}
+	})
+	if world.T.TokenMode == targets.ModeJWKS {
+		t.Run("case=issuer-and-audience", func(t *testing.T) {
+			assert.Equal(t, world.T.App.Issuer, claims["iss"], "iss must be the issuer the backend expects")
+			aud, err := jwt.MapClaims(claims).GetAudience()
+			require.NoError(t, err, "aud must be a string or a list of strings")
+			assert.Contains(t, []string(aud), world.T.App.Audience, "aud must contain the audience the backend expects")
+		})
+	}
+}
+
+// TestToken_SignatureVerifiesWithTheModesKey verifies the token with the shared secret (hs256,
+// golang-jwt with HS256 only) or the JWKS (jwks), and checks the check itself: a token with a
+// changed claim, or one signed by another key, must not verify. The backend must accept it too.
+func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
+	track(t)
+	t.Parallel()
+	c := ctx(t)
+	a := world.NewActor(t, "signature")
+
+	t.Run("case=verifies", func(t *testing.T) {
+		claims, err := apiVerifyToken(t, a.Auth, a.Token)
+		require.NoError(t, err, "the token must verify with the %s key", world.T.TokenMode)
+		assert.Equal(t, a.User.ID, claims["sub"])
+	})
+	t.Run("case=changed-claim-fails", func(t *testing.T) {
+		forged, err := fixtures.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
+		require.NoError(t, err)
+		_, err = apiVerifyToken(t, a.Auth, forged)
+		assert.Error(t, err, "a token whose sub was changed after signing must not verify")
+	})
+	t.Run("case=other-key-fails", func(t *testing.T) {
+		claims, err := fixtures.DecodeClaims(a.Token)
+		require.NoError(t, err)
+		hdr, err := fixtures.DecodeHeader(a.Token)
+		require.NoError(t, err)
+		var forged fixtures.Secret
+		switch world.T.TokenMode {
+		case targets.ModeHS256:
+			forged, err = fixtures.MintHS256(fixtures.NewSecret("not-the-shared-secret-"+fixtures.ProcessRun().ID()), claims, nil)
+		default:
+			_, priv, kerr := fixtures.NewEd25519Key()
+			require.NoError(t, kerr)
+			forged, err = fixtures.MintEdDSA(priv, claims, map[string]any{"kid": hdr["kid"]})
+		}
+		require.NoError(t, err)
+		_, err = apiVerifyToken(t, a.Auth, forged)
+		assert.Error(t, err, "a token signed by another key must not verify")
+	})
+	t.Run("case=backend-accepts", func(t *testing.T) {
+		_, err := a.ChatKit.ListThreads(c, 1, "", "")
+		assert.NoError(t, err, "the ChatKit backend must accept the token the web service issued\n%s", world.serviceLogs(10))
+	})
+}
+
+// TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls interleaves token and JWKS requests, serial
+// and concurrent: every token's kid is published in every later JWKS, and the key set does not
+// change (no key per call, no key race).
+func TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls(t *testing.T) {
+	track(t)
+	if world.T.TokenMode != targets.ModeJWKS {
+		t.Skipf("token mode %s signs with the shared secret; there is no JWKS to keep stable", world.T.TokenMode)
+	}
+	t.Parallel()
+	c := ctx(t)
+	a := world.NewActor(t, "jwks")
+	_, first, err := a.Auth.JWKS(c)
+	require.NoError(t, err, "GET the JWKS\n%s", world.serviceLogs(10))
+	require.NotEmpty(t, first.Keys, "the JWKS publishes at least one key")
+	kids := func(ks *betterauth.KeySet) []string {
+		out := apiIDs(ks.Keys, func(k betterauth.JWK) string { return k.Kid })
+		sort.Strings(out)
+		return out
+	}
+	want := kids(first)
+
+	type result struct {
+		tok fixtures.Secret
+		ks  *betterauth.KeySet
+		err error
+	}
+	var results []result
+	for range 3 { // serial: token, then JWKS
+		tok, _, err := a.Auth.Token(c)
+		r := result{tok: tok, err: err}
+		if err == nil {
+			_, r.ks, r.err = a.Auth.JWKS(c)
+		}
+		results = append(results, r)
+	}
+	conc := make([]result, 6) // concurrent: a burst of both
+	var wg sync.WaitGroup
+	for i := range conc {
+		wg.Go(func() {
+			if i%2 == 0 {
+				conc[i].tok, _, conc[i].err = a.Auth.Token(c)
+			} else {
+				_, conc[i].ks, conc[i].err = a.Auth.JWKS(c)
+			}
+		})
+	}
+	wg.Wait()
+	results = append(results, conc...)
+	_, last, err := a.Auth.JWKS(c)
+	require.NoError(t, err)
+
+	for i, r := range results {
+		require.NoError(t, r.err, "call %d", i)
+		if r.ks != nil {
+			assert.Equal(t, want, kids(r.ks), "call %d: the published key set changed", i)
+		}
+		if r.tok.IsZero() {
+			continue
+		}
+		hdr, err := fixtures.DecodeHeader(r.tok)
+		require.NoError(t, err)
+		kid, _ := hdr["kid"].(string)
+		_, published := last.Lookup(kid)
+		assert.True(t, published || (kid == "" && len(last.Keys) == 1),
+			"call %d: the token's kid %q is no longer published (kids %v)", i, kid, kids(last))
+		_, err = last.Verify(r.tok.Value(), jwt.WithIssuer(world.T.App.Issuer), jwt.WithAudience(world.T.App.Audience))
+		assert.NoError(t, err, "call %d: the token must verify against the current JWKS", i)
+	}
+	assert.Equal(t, want, kids(last), "the key set after the burst")
+}
