@@ -135,6 +135,41 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	})
 }
 
+// TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser races several sign-ups of one new address:
+// exactly one succeeds, the others are refused as a client error (not a 500), and one row remains.
+func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
+	track(t)
+	t.Parallel()
+	const racers = 4
+	c := ctx(t)
+	email := fixtures.Unique("race")
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			_, errs[i] = world.AuthClient(t).SignUp(c, "Racer", email, fixtures.NewPassword().Value())
+		})
+	}
+	wg.Wait()
+	wins := 0
+	var outcomes []string
+	for i, err := range errs {
+		if err == nil {
+			wins++
+			outcomes = append(outcomes, "200")
+			continue
+		}
+		st := httperr.StatusOf(err)
+		outcomes = append(outcomes, fmt.Sprintf("%d %s", st, httperr.CodeOf(err)))
+		assert.True(t, st >= 400 && st < 500, "racer %d: a losing duplicate sign-up must be a 4xx, not %d: %v", i, st, err)
+	}
+	t.Logf("concurrent sign-ups of one address answered: %s", strings.Join(outcomes, ", "))
+	assert.Equal(t, 1, wins, "exactly one of %d concurrent sign-ups of one address may succeed", racers)
+	n, err := world.DB.CountUsersByEmail(c, email)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "concurrent sign-ups of one address left %d user rows", n)
+}
+
 // TestSignUp_PasswordOutsideTheLengthLimitsIsRefused checks Better Auth's default limits (8..128):
 // 400 PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG and no user row.
 func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
