@@ -1,0 +1,97 @@
+package report
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func stream(events ...Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		j, _ := json.Marshal(e)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+const pkg = "github.com/authflow-e2e/authflow/e2e"
+
+func out(test, s string) Event { return Event{Action: "output", Package: pkg, Test: test, Output: s + "\n"} }
+
+func TestStackThatDidNotStartIsAProblem(t *testing.T) {
+	r, err := Parse("e2e-jwks.json", strings.NewReader(stream(
+		Event{Action: "start", Package: pkg},
+		out("", "stack: postgres  1.2s"),
+		out("", "authflow: the stack did not start, so no test ran."),
+		out("", "start web: build reference-web: COPY failed"),
+		out("", "FAIL\t"+pkg+"\t3.1s"),
+		Event{Action: "fail", Package: pkg, Elapsed: 3.1},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := r.Problems()
+	if len(ps) != 2 || !strings.Contains(ps[0], "failed outside any test: authflow: the stack did not start") || !strings.HasPrefix(ps[1], "no test ran") {
+		t.Fatalf("problems = %q", ps)
+	}
+}
+
+func TestTestThatNeverEndedFailed(t *testing.T) {
+	r, _ := Parse("x", strings.NewReader(stream(
+		Event{Action: "run", Package: pkg, Test: "TestLoad_FiftyUsers"},
+		out("TestLoad_FiftyUsers", "=== RUN   TestLoad_FiftyUsers"),
+		out("", "panic: test timed out after 20m0s"),
+		Event{Action: "fail", Package: pkg, Elapsed: 1200},
+	)))
+	if c := r.Count(); c.Failed != 1 {
+		t.Fatalf("counts = %+v", c)
+	}
+	if m := r.FailureMessage("TestLoad_FiftyUsers"); !strings.Contains(m, "did not finish") {
+		t.Errorf("message = %q", m)
+	}
+	if len(r.Problems()) != 0 {
+		t.Errorf("a failed test is not a run problem: %q", r.Problems())
+	}
+}
+
+func TestBuildFailureIsAProblem(t *testing.T) {
+	r, _ := Parse("x", strings.NewReader(stream(
+		Event{Action: "build-output", ImportPath: pkg + " [" + pkg + ".test]", Output: "# " + pkg + "\n"},
+		Event{Action: "build-output", ImportPath: pkg + " [" + pkg + ".test]", Output: "e2e/x_test.go:3:2: undefined: foo\n"},
+		Event{Action: "build-fail", ImportPath: pkg + " [" + pkg + ".test]"},
+		Event{Action: "start", Package: pkg},
+		out("", "FAIL\t"+pkg+" [build failed]"),
+		Event{Action: "fail", Package: pkg},
+	)))
+	ps := r.Problems()
+	if len(ps) != 1 || !strings.Contains(ps[0], "did not build") || !strings.Contains(ps[0], "undefined: foo") {
+		t.Fatalf("problems = %q", ps)
+	}
+}
+
+func TestFailureMessageIsOneRedactedLine(t *testing.T) {
+	r, _ := Parse("x", strings.NewReader(stream(
+		Event{Action: "run", Package: pkg, Test: "TestToken_X"},
+		out("TestToken_X", "=== RUN   TestToken_X"),
+		out("TestToken_X", "    token_test.go:10: fetched a token"),
+		out("TestToken_X", "    token_test.go:12: "),
+		out("TestToken_X", "        \tError Trace:\t/w/e2e/token_test.go:12"),
+		out("TestToken_X", "        \tError:      \tReceived unexpected error:"),
+		out("TestToken_X", "        \t            \tGET /api/auth/token: 401 {\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln\"}"),
+		out("TestToken_X", "        \tTest:       \tTestToken_X"),
+		out("TestToken_X", "        \tMessages:   \tthe token route"),
+		out("TestToken_X", "        \t            \t--- last 10 log lines of web ---"),
+		out("TestToken_X", "--- FAIL: TestToken_X (0.10s)"),
+		Event{Action: "fail", Package: pkg, Test: "TestToken_X", Elapsed: 0.1},
+	)))
+	got := r.FailureMessage("TestToken_X")
+	want := `token_test.go:12: the token route: Received unexpected error: GET /api/auth/token: 401 {"token":"[REDACTED-JWT]"}`
+	if got != want {
+		t.Errorf("message\n got %q\nwant %q", got, want)
+	}
+	if Area("TestToken_X/case=alg-none") != "Token" || Area("TestSmoke") != "Smoke" {
+		t.Error("Area")
+	}
+}

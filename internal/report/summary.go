@@ -1,0 +1,224 @@
+package report
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Summary is the Markdown run summary of one or more `go test -json` runs.
+type Summary struct {
+	Title     string
+	Runs      []*Run
+	Artifacts string // the artifacts directory, as it should be shown
+	Extra     string // Markdown appended at the end (e.g. the kill table)
+	// Getenv reads GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID for a link to the run's
+	// uploaded artifacts (default os.Getenv).
+	Getenv func(string) string
+}
+
+// MaxListed bounds the failed tests listed in the summary.
+const MaxListed = 30
+
+// Failure is a failed test of a run with its first failure message.
+type Failure struct {
+	Run     string
+	Test    string
+	Message string
+}
+
+// Failures lists the failed leaf tests (a failed parent whose failure is a failed subtest is listed
+// through that subtest) of every run, in order.
+func (s *Summary) Failures() []Failure {
+	var out []Failure
+	for _, r := range s.Runs {
+		failed := r.Failed()
+		for _, t := range failed {
+			leaf := true
+			for _, u := range failed {
+				if strings.HasPrefix(u.Name, t.Name+"/") {
+					leaf = false
+					break
+				}
+			}
+			if leaf {
+				out = append(out, Failure{Run: RunName(r.Source), Test: t.Name, Message: r.FailureMessage(t.Name)})
+			}
+		}
+	}
+	return out
+}
+
+// Problems lists run-level problems (no test ran, the stack did not start, a build failure).
+func (s *Summary) Problems() []string {
+	var out []string
+	if len(s.Runs) == 0 {
+		return []string{"no test result file was given, so no test ran"}
+	}
+	for _, r := range s.Runs {
+		for _, p := range r.Problems() {
+			out = append(out, RunName(r.Source)+": "+p)
+		}
+	}
+	return out
+}
+
+// OK reports whether every run ran at least one test and none failed.
+func (s *Summary) OK() bool { return len(s.Failures()) == 0 && len(s.Problems()) == 0 }
+
+// Markdown renders the summary.
+func (s *Summary) Markdown() string {
+	var b strings.Builder
+	title := s.Title
+	if title == "" {
+		title = "authflow"
+	}
+	failures, problems := s.Failures(), s.Problems()
+	var total Counts
+	var names []string
+	for _, r := range s.Runs {
+		c := r.Count()
+		total.Passed += c.Passed
+		total.Failed += c.Failed
+		total.Skipped += c.Skipped
+		names = append(names, RunName(r.Source))
+	}
+	status := "passed"
+	if len(failures) > 0 || len(problems) > 0 {
+		status = "FAILED"
+	}
+	fmt.Fprintf(&b, "## %s: %s\n\n", title, status)
+	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped (top-level tests) in %d run(s): %s.\n\n",
+		total.Passed, total.Failed, total.Skipped, len(s.Runs), strings.Join(names, ", "))
+
+	if len(failures) > 0 {
+		f := failures[0]
+		fmt.Fprintf(&b, "**First failure:** `%s` (%s): %s\n\n", f.Test, f.Run, cell(f.Message))
+	} else if len(problems) > 0 {
+		fmt.Fprintf(&b, "**First problem:** %s\n\n", cell(problems[0]))
+	}
+
+	// Per area, one column per run.
+	areas := map[string]bool{}
+	for _, r := range s.Runs {
+		for a := range r.ByArea() {
+			areas[a] = true
+		}
+	}
+	if len(areas) > 0 {
+		var list []string
+		for a := range areas {
+			list = append(list, a)
+		}
+		sort.Strings(list)
+		b.WriteString("| area |")
+		for _, n := range names {
+			fmt.Fprintf(&b, " %s |", n)
+		}
+		b.WriteString("\n|---|")
+		for range names {
+			b.WriteString("---|")
+		}
+		b.WriteString("\n")
+		for _, a := range list {
+			fmt.Fprintf(&b, "| %s |", a)
+			for _, r := range s.Runs {
+				fmt.Fprintf(&b, " %s |", countCell(r.ByArea()[a]))
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+
+	if len(failures) > 0 {
+		b.WriteString("### Failed tests\n\n| run | test | first failure message |\n|---|---|---|\n")
+		for i, f := range failures {
+			if i == MaxListed {
+				fmt.Fprintf(&b, "| | ... and %d more | |\n", len(failures)-MaxListed)
+				break
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", f.Run, f.Test, cell(f.Message))
+		}
+		b.WriteString("\n")
+	}
+	if len(problems) > 0 {
+		b.WriteString("### Problems\n\n")
+		for _, p := range problems {
+			fmt.Fprintf(&b, "- %s\n", cell(p))
+		}
+		b.WriteString("\n")
+	}
+
+	if s.Artifacts != "" {
+		b.WriteString("### Artifacts\n\n")
+		fmt.Fprintf(&b, "- `%s/`: JUnit XML (`junit-*.xml`), `go test -json` output (`*.json`), timings, this summary (`summary.md`)\n", s.Artifacts)
+		seen := map[string]bool{}
+		for _, f := range failures {
+			top, _, _ := strings.Cut(f.Test, "/")
+			for _, d := range testArtifactDirs(s.Artifacts, top) {
+				if !seen[d] {
+					seen[d] = true
+					fmt.Fprintf(&b, "- `%s`: trace, screenshot, console and network log of `%s`\n", d, top)
+				}
+			}
+		}
+		if url := s.runURL(); url != "" {
+			fmt.Fprintf(&b, "- on GitHub: the artifacts of a failed job are uploaded with [this workflow run](%s)\n", url)
+		}
+		b.WriteString("\n")
+	}
+	if s.Extra != "" {
+		b.WriteString(strings.TrimRight(s.Extra, "\n"))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (s *Summary) runURL() string {
+	get := s.Getenv
+	if get == nil {
+		get = os.Getenv
+	}
+	srv, repo, id := get("GITHUB_SERVER_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID")
+	if srv == "" || repo == "" || id == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/actions/runs/%s", srv, repo, id)
+}
+
+// testArtifactDirs returns the directories under dir that hold a test's failure artifacts
+// (artifacts/<Test>/, artifacts/<Test>_<subtest>/, also one level below a per-run directory).
+func testArtifactDirs(dir, test string) []string {
+	var out []string
+	for _, pattern := range []string{filepath.Join(dir, test+"*"), filepath.Join(dir, "*", test+"*")} {
+		ms, _ := filepath.Glob(pattern)
+		for _, m := range ms {
+			if fi, err := os.Stat(m); err == nil && fi.IsDir() {
+				out = append(out, m+"/")
+			}
+		}
+	}
+	return out
+}
+
+func countCell(c Counts) string {
+	if c.Total() == 0 {
+		return "-"
+	}
+	parts := []string{fmt.Sprintf("%d passed", c.Passed)}
+	if c.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("**%d failed**", c.Failed))
+	}
+	if c.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped", c.Skipped))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cell makes s safe inside a Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(OneLine(s), "|", `\|`)
+	return strings.ReplaceAll(s, "`", "'")
+}
