@@ -18,7 +18,9 @@ func stream(events ...Event) string {
 
 const pkg = "github.com/authflow-e2e/authflow/e2e"
 
-func out(test, s string) Event { return Event{Action: "output", Package: pkg, Test: test, Output: s + "\n"} }
+func out(test, s string) Event {
+	return Event{Action: "output", Package: pkg, Test: test, Output: s + "\n"}
+}
 
 func TestStackThatDidNotStartIsAProblem(t *testing.T) {
 	r, err := Parse("e2e-jwks.json", strings.NewReader(stream(
