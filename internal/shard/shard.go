@@ -5,9 +5,9 @@
 package shard
 
 import (
-	"fmt"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
