@@ -1,0 +1,262 @@
+package browser
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+)
+
+// These tests drive the real browser against a tiny in-process app; they skip when the driver or the
+// browser is not installed (`make setup`).
+
+var shared struct {
+	once sync.Once
+	b    *Browser
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.b != nil {
+		if err := shared.b.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "close the browser:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func testBrowser(t *testing.T) *Browser {
+	t.Helper()
+	shared.once.Do(func() {
+		cfg, err := ConfigFromEnv()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		if _, err := os.Stat(filepath.Join(cfg.DriverDir, "package", "cli.js")); err != nil && cfg.WSEndpoint == "" {
+			shared.err = fmt.Errorf("skip: no driver at %s", cfg.DriverDir)
+			return
+		}
+		shared.b, shared.err = Launch(cfg)
+	})
+	if shared.err != nil {
+		if strings.HasPrefix(shared.err.Error(), "skip: ") || strings.Contains(shared.err.Error(), "no chromium found") {
+			t.Skip(shared.err)
+		}
+		t.Fatal(shared.err)
+	}
+	return shared.b
+}
+
+const fakeJWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl"
+
+// fakeApp serves a login page that posts a password, a chat page that fetches a token and calls
+// /chatkit with it, and /api/auth/boom that answers 500.
+func fakeApp(t *testing.T) (*httptest.Server, *App) {
+	mux := http.NewServeMux()
+	page := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>%s</body></html>`, body)
+		}
+	}
+	mux.HandleFunc("/login", page(`<form id=f><label>Email <input name=email></label>
+<label>Password <input name=password type=password></label><button>Sign in</button></form>
+<div role=alert id=err hidden></div>
+<script>document.getElementById("f").addEventListener("submit", async (e) => { e.preventDefault();
+  const res = await fetch("/api/auth/sign-in/email", {method:"POST", headers:{"Content-Type":"application/json"},
+    body: JSON.stringify({email: e.target.email.value, password: e.target.password.value})});
+  const err = document.getElementById("err"); err.textContent = "Invalid email or password"; err.hidden = false; });</script>`))
+	mux.HandleFunc("/chat", page(`<div id=root></div><script>(async () => {
+  const {token} = await (await fetch("/api/auth/token")).json();
+  await fetch("/chatkit", {method:"POST", headers:{Authorization: "Bearer " + token}, body: "{}"});
+  await fetch("/chatkit", {method:"POST", body: "{}"});
+  document.getElementById("root").dataset.chatReady = "true";
+})();</script>`))
+	mux.HandleFunc("/api/auth/sign-in/email", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "sessiontokenvalue.sig", HttpOnly: true, Path: "/"})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		io.WriteString(w, `{"code":"INVALID_EMAIL_OR_PASSWORD","token":"sessiontokenvalue"}`)
+	})
+	mux.HandleFunc("/api/auth/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"token":%q}`, fakeJWT)
+	})
+	mux.HandleFunc("/api/auth/boom", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) })
+	mux.HandleFunc("/chatkit", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			http.Error(w, `{"error":"Missing Authorization header"}`, 401)
+			return
+		}
+		io.WriteString(w, `{}`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg := refConfig()
+	cfg.WebURL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	cfg.ChatKitURL = cfg.WebURL + "/chatkit"
+	cfg.Selectors[SelLoginEmail] = "label=Email"
+	cfg.Selectors[SelLoginPassword] = "label=Password"
+	cfg.Selectors[SelLoginSubmit] = "role=button[name='Sign in']"
+	cfg.Selectors[SelError] = "role=alert"
+	cfg.Selectors[SelChatReady] = "[data-chat-ready=true]"
+	app, err := NewApp(cfg)
+	require.NoError(t, err)
+	return srv, app
+}
+
+type recordingReporter struct{ msgs []string }
+
+func (r *recordingReporter) Errorf(format string, args ...any) {
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+func TestSession_RecorderSeesBearerStatusAndToken(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	s, err := b.NewSession(t, app, SessionOptions{})
+	require.NoError(t, err)
+	chat := s.ChatPage()
+	require.NoError(t, chat.Open())
+	require.NoError(t, chat.WaitReady())
+	assert.Empty(t, s.Net.WaitSettled(nil, 100*time.Millisecond, 5*time.Second))
+
+	tok, ok := s.Net.WaitFor(func(r Request) bool { return r.Kind == KindToken }, time.Second)
+	require.True(t, ok, s.Net.String())
+	assert.Equal(t, 200, tok.Status)
+	ck := s.Net.ChatKit()
+	require.Len(t, ck, 2, s.Net.String())
+	assert.True(t, ck[0].Bearer && ck[0].Status == 200, ck[0].String())
+	assert.True(t, !ck[1].Bearer && !ck[1].Authorization && ck[1].Status == 401, ck[1].String())
+	assert.NotContains(t, s.Net.String(), fakeJWT)
+}
+
+func TestSession_GuardReportsPageErrorsAnd5xx(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	s, err := b.NewSession(t, app, SessionOptions{})
+	require.NoError(t, err)
+	require.NoError(t, s.LoginPage().Open())
+	_, err = s.Page.Evaluate(`() => { setTimeout(() => { throw new Error("guard-probe") }, 0); return fetch("/api/auth/boom").then(r => r.status) }`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(s.Problems()) == 2 }, 5*time.Second, 20*time.Millisecond, "%v", s.Problems())
+	var r recordingReporter
+	ps := s.Guard(&r)
+	require.Len(t, r.msgs, 1)
+	assert.Contains(t, r.msgs[0], "guard-probe")
+	assert.Contains(t, r.msgs[0], "500")
+	s.Waive(ps)
+	assert.Empty(t, s.Problems())
+}
+
+func TestSession_WatchTextSurvivesNavigation(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	s, err := b.NewSession(t, app, SessionOptions{})
+	require.NoError(t, err)
+	require.NoError(t, s.WatchText("Invalid email or password"))
+	require.NoError(t, s.WatchText("never there"))
+	u := fixtures.NewPersona("w", "W")
+	require.NoError(t, s.LoginPage().LogIn(u))
+	require.NoError(t, s.Expect.Locator(s.LoginPage().Error()).ToHaveText("Invalid email or password"))
+	require.NoError(t, s.Goto(PageChat))
+	assert.True(t, s.SawText("Invalid email or password"))
+	assert.False(t, s.SawText("never there"))
+}
+
+func TestSession_FailureArtifactsAreRedacted(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	s, err := b.NewSession(t, app, SessionOptions{FailureFiles: func() map[string]string {
+		return map[string]string{"service-logs.txt": "web: Authorization: Bearer " + fakeJWT}
+	}})
+	require.NoError(t, err)
+	u := fixtures.NewPersona("a", "A")
+	require.NoError(t, s.LoginPage().LogIn(u))
+	require.NoError(t, s.Expect.Locator(s.LoginPage().Error()).ToBeVisible())
+	require.NoError(t, s.Goto(PageChat))
+	require.NoError(t, s.ChatPage().WaitReady())
+	s.Net.WaitSettled(nil, 100*time.Millisecond, 5*time.Second)
+
+	dir := t.TempDir()
+	files, err := s.WriteArtifacts(dir)
+	require.NoError(t, err)
+	for _, f := range []string{"screenshot.png", "trace.zip", "console.txt", "network.txt", "session.txt", "service-logs.txt"} {
+		assert.Contains(t, files, f)
+	}
+	png, err := os.ReadFile(filepath.Join(dir, "screenshot.png"))
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "screenshot is a PNG")
+
+	leaks := []string{u.Password.Value(), fakeJWT, "sessiontokenvalue"}
+	all := map[string][]byte{}
+	zr, err := zip.OpenReader(filepath.Join(dir, "trace.zip"))
+	require.NoError(t, err)
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		all["trace.zip:"+f.Name] = b
+		names = append(names, f.Name)
+	}
+	assert.Contains(t, names, "trace.trace")
+	assert.Contains(t, names, "trace.network")
+	assert.Contains(t, string(all["trace.zip:trace.network"]), "/chatkit", "the network of the trace is kept")
+	for _, f := range files {
+		if f != "trace.zip" && f != "screenshot.png" {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			require.NoError(t, err)
+			all[f] = b
+		}
+	}
+	for name, b := range all {
+		for _, leak := range leaks {
+			assert.NotContains(t, string(b), leak, "%s leaks a secret", name)
+		}
+	}
+}
+
+func TestApp_CheckSelectorsNamesTheKeyTheBrowserCannotParse(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	s, err := b.NewSession(t, app, SessionOptions{NoTrace: true})
+	require.NoError(t, err)
+	require.NoError(t, app.CheckSelectors(s.Page))
+
+	cfg := app.Config()
+	cfg.Selectors = map[string]string{}
+	for k, v := range app.Config().Selectors {
+		cfg.Selectors[k] = v
+	}
+	cfg.Selectors[SelComposer] = "lable=Message"
+	bad, err := NewApp(cfg)
+	require.NoError(t, err)
+	err = bad.CheckSelectors(s.Page)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `app.selectors.composer "lable=Message"`)
+	assert.Contains(t, err.Error(), "targets/x.yaml")
+}
