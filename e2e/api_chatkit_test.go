@@ -76,7 +76,9 @@ func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 	userDone := idx(isItem(chatkit.EventItemDone, chatkit.ItemUserMessage))
 	asstAdded := idx(isItem(chatkit.EventItemAdded, chatkit.ItemAssistantMessage))
 	asstDone := idx(isItem(chatkit.EventItemDone, chatkit.ItemAssistantMessage))
-	isDelta := func(e chatkit.Event) bool { return e.Type == chatkit.EventItemUpdated && e.UpdateType == chatkit.UpdateTextDelta }
+	isDelta := func(e chatkit.Event) bool {
+		return e.Type == chatkit.EventItemUpdated && e.UpdateType == chatkit.UpdateTextDelta
+	}
 	firstDelta, lastDelta := idx(isDelta), lastIdx(isDelta)
 
 	t.Run("case=ends-cleanly", func(t *testing.T) {
