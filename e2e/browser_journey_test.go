@@ -1,0 +1,275 @@
+package e2e
+
+// The user's whole journey in a real browser: sign-up, login, errors, the redirect, the token, the
+// chat widget and its ChatKit requests, reload, isolation between users, sign-out. Every test has its
+// own browser context and users and runs in parallel; paths and selectors come from the target file.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"testing"
+
+	playwright "github.com/mxschmitt/playwright-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/browser"
+)
+
+// tokenMissing is what the chat page shows when it cannot get a JWT (the original regression).
+const tokenMissing = "Authentication Token Missing"
+
+func browserUnique(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// openChat opens the chat page and waits until the widget has mounted.
+func openChat(t *testing.T, s *browser.Session) browser.ChatPage {
+	t.Helper()
+	chat := s.ChatPage()
+	require.NoError(t, chat.Open())
+	require.NoError(t, chat.WaitReady())
+	return chat
+}
+
+// sendAndWaitReply sends text and waits until it shows as the user's last message and the assistant's
+// last message contains replyHas.
+func sendAndWaitReply(t *testing.T, s *browser.Session, chat browser.ChatPage, text, replyHas string) {
+	t.Helper()
+	require.NoError(t, chat.Send(text))
+	require.NoError(t, s.Expect.Locator(chat.UserMessages().Last()).ToContainText(text), "the user's message shows")
+	require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText(replyHas), "the assistant's reply shows")
+}
+
+func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s := world.BrowserSession(t, "")
+	u := fixtures.NewPersona("browser-signup", "Browser Signup")
+
+	require.NoError(t, s.SignUpPage().SignUp(u))
+	require.NoError(t, s.WaitForPage(browser.PageChat), "after sign-up the app opens the chat page")
+	openChatReady := s.ChatPage()
+	require.NoError(t, openChatReady.WaitReady())
+	assert.True(t, browserSignedIn(t, s), "the browser holds a valid session")
+
+	c := ctx(t)
+	row, err := world.DB.UserByEmail(c, u.Email)
+	require.NoError(t, err, "the user row after sign-up through the form")
+	assert.Equal(t, u.Name, row.Name)
+	assert.Equal(t, 1, browserSessionCount(t, row.ID), "one session row: the sign-up signed the user in")
+	signUp, ok := s.Net.WaitFor(func(r browser.Request) bool {
+		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
+	}, browserSettle)
+	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
+	assert.True(t, signUp.OK(), "sign-up answered 2xx: %s", signUp)
+}
+
+func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
+	track(t)
+	t.Parallel()
+	a := world.NewActor(t, "browser-login")
+	before := browserSessionCount(t, a.User.ID)
+	s := world.BrowserSession(t, "")
+
+	require.NoError(t, s.LoginPage().LogIn(a.Persona))
+	require.NoError(t, s.WaitForPage(browser.PageChat), "after login the app opens the chat page")
+	require.NoError(t, s.ChatPage().WaitReady())
+	assert.True(t, browserSignedIn(t, s), "the browser holds a valid session")
+	assert.Equal(t, before+1, browserSessionCount(t, a.User.ID), "the login created one session row")
+}
+
+func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
+	track(t)
+	t.Parallel()
+	a := world.NewActor(t, "browser-wrongpw")
+	before := browserSessionCount(t, a.User.ID)
+	s := world.BrowserSession(t, "")
+	login := s.LoginPage()
+
+	require.NoError(t, login.Open())
+	require.NoError(t, login.Submit(a.Email, fixtures.NewPassword()))
+	require.NoError(t, s.Expect.Locator(login.Error()).ToBeVisible(), "an error message shows")
+	require.NoError(t, s.Expect.Locator(login.Error()).Not().ToHaveText(""), "the error says something")
+	signIn, ok := s.Net.WaitFor(func(r browser.Request) bool {
+		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
+	}, browserSettle)
+	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
+	assert.True(t, signIn.Status >= 400 && signIn.Status < 500, "a wrong password is a 4xx: %s", signIn)
+
+	assert.True(t, s.OnPage(browser.PageLogin), "stays on the login page, at %s", s.Page.URL())
+	assert.False(t, browserSignedIn(t, s), "the browser holds no session")
+	assert.Equal(t, before, browserSessionCount(t, a.User.ID), "no session row was created")
+}
+
+func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
+	track(t)
+	t.Parallel()
+	a := world.NewActor(t, "browser-dup")
+	before := browserSessionCount(t, a.User.ID)
+	s := world.BrowserSession(t, "")
+	signUp := s.SignUpPage()
+
+	require.NoError(t, signUp.Open())
+	require.NoError(t, signUp.Submit("Someone Else", a.Email, fixtures.NewPassword()))
+	require.NoError(t, s.Expect.Locator(signUp.Error()).ToBeVisible(), "an error message shows")
+	require.NoError(t, s.Expect.Locator(signUp.Error()).Not().ToHaveText(""), "the error says something")
+	res, ok := s.Net.WaitFor(func(r browser.Request) bool {
+		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
+	}, browserSettle)
+	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
+	assert.True(t, res.Status >= 400 && res.Status < 500, "a duplicate e-mail is a 4xx: %s", res)
+
+	assert.True(t, s.OnPage(browser.PageSignUp), "stays on the sign-up page, at %s", s.Page.URL())
+	assert.False(t, browserSignedIn(t, s), "the browser holds no session")
+	assert.Equal(t, before, browserSessionCount(t, a.User.ID), "no session row was created for the existing user")
+	n, err := world.DB.CountUsersByEmail(ctx(t), a.Email)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "still one user with that e-mail")
+}
+
+func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s := world.BrowserSession(t, "")
+
+	require.NoError(t, s.Goto(browser.PageChat))
+	require.NoError(t, s.WaitForPage(browser.PageLogin), "the chat page sends a visitor without a session to the login page")
+	require.NoError(t, s.Expect.Locator(s.Locator(browser.SelLoginEmail)).ToBeVisible(), "the login form shows")
+	for _, r := range s.Net.Kind(browser.KindToken) {
+		assert.False(t, r.OK(), "no token is handed out without a session: %s", r)
+	}
+}
+
+func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, _ := world.SignedInBrowserSession(t, "browser-token", "")
+	require.NoError(t, s.WatchText(tokenMissing))
+
+	chat := openChat(t, s)
+	tok, ok := s.Net.WaitFor(func(r browser.Request) bool { return r.Kind == browser.KindToken && r.Done() }, browserSettle)
+	require.True(t, ok, "the chat page requests %s:\n%s", world.T.App.TokenPath, s.Net)
+	assert.Equal(t, http.MethodGet, tok.Method)
+	assert.Equal(t, http.StatusOK, tok.Status, "the token route answers 200: %s", tok)
+
+	s.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	require.NoError(t, s.Expect.Locator(chat.Error().Filter(playwright.LocatorFilterOptions{HasText: tokenMissing})).ToHaveCount(0))
+	assert.False(t, s.SawText(tokenMissing), "%q never appeared on the page", tokenMissing)
+}
+
+func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, a := world.SignedInBrowserSession(t, "browser-task", "")
+	chat := openChat(t, s)
+
+	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
+	assert.Equal(t, []string{"buy milk"}, world.Tasks(t, a.User.ID), "the task belongs to the signed-in user")
+}
+
+// TestBrowser_EveryChatKitRequestCarriesABearerToken is the Authorization-header check: the widget's
+// custom fetch must add the user's JWT to every request to the ChatKit endpoint.
+func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, _ := world.SignedInBrowserSession(t, "browser-bearer", "")
+	chat := openChat(t, s)
+	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
+
+	pending := s.Net.WaitSettled(func(r browser.Request) bool { return r.Kind == browser.KindChatKit }, browserQuiet, browserSettle)
+	require.Empty(t, pending, "ChatKit requests still pending")
+	ck := s.Net.ChatKit()
+	require.NotEmpty(t, ck, "the chat page sent no request to %s:\n%s", world.T.App.ChatKitURL, s.Net)
+	for _, r := range ck {
+		assert.True(t, r.Bearer, "ChatKit request without an Authorization: Bearer header: %s", r)
+		assert.True(t, r.OK(), "ChatKit request not answered 2xx: %s", r)
+	}
+}
+
+func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, _ := world.SignedInBrowserSession(t, "browser-reload", "")
+	chat := openChat(t, s)
+	title := browserUnique("reload")
+	sendAndWaitReply(t, s, chat, fixtures.AddTask(title), title)
+	s.Net.WaitSettled(nil, browserQuiet, browserSettle)
+
+	_, err := s.Page.Reload()
+	require.NoError(t, err)
+	require.NoError(t, chat.WaitReady(), "the chat page still opens after a reload (the session survived)")
+	assert.True(t, s.OnPage(browser.PageChat), "still on the chat page, at %s", s.Page.URL())
+	require.NoError(t, s.Expect.Locator(chat.UserMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(1),
+		"the user's message is back after the reload")
+	require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(1),
+		"the assistant's reply is back after the reload")
+}
+
+func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
+	track(t)
+	t.Parallel()
+	sa, a := world.SignedInBrowserSession(t, "browser-owner", "")
+	chatA := openChat(t, sa)
+	title := browserUnique("private")
+	sendAndWaitReply(t, sa, chatA, fixtures.AddTask(title), title)
+	sa.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	where := sa.Page.URL() // the conversation's address, if the app keeps it in the URL
+
+	sb, b := world.SignedInBrowserSession(t, "browser-other", "user-b")
+	_, err := sb.Page.Goto(where)
+	require.NoError(t, err)
+	chatB := sb.ChatPage()
+	require.NoError(t, chatB.WaitReady())
+	require.Empty(t, sb.Net.WaitSettled(nil, browserQuiet, browserSettle), "user B's requests settle")
+	require.NotEmpty(t, sb.Net.ChatKit(), "user B's chat page talked to ChatKit:\n%s", sb.Net)
+
+	require.NoError(t, sb.Expect.Locator(chatB.UserMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(0),
+		"user B does not see user A's message")
+	require.NoError(t, sb.Expect.Locator(sb.Page.Locator("body")).Not().ToContainText(title),
+		"nothing of user A's conversation is on user B's page (messages, thread titles)")
+	assert.NotContains(t, world.Tasks(t, b.User.ID), title, "user B has no such task")
+	assert.Contains(t, world.Tasks(t, a.User.ID), title, "the task is user A's")
+}
+
+func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, a := world.SignedInBrowserSession(t, "browser-signout", "")
+	chat := openChat(t, s)
+	require.Equal(t, 1, browserSessionCount(t, a.User.ID), "the injected session is the user's only one")
+
+	require.NoError(t, chat.SignOut())
+	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
+	assert.False(t, browserSignedIn(t, s), "the browser holds no session after sign-out")
+	assert.Equal(t, 0, browserSessionCount(t, a.User.ID), "sign-out removed the session row")
+
+	require.NoError(t, s.Goto(browser.PageChat))
+	require.NoError(t, s.WaitForPage(browser.PageLogin), "the chat page is no longer reachable")
+	status, _ := browserGet(t, s, s.App.TokenURL())
+	assert.True(t, status >= 400, "no token after sign-out, got HTTP %d", status)
+	_, _, err := a.Auth.Token(context.Background())
+	assert.Error(t, err, "the HTTP client that shared the session gets no token either")
+}
+
+func TestBrowser_ChatWidgetMounts(t *testing.T) {
+	track(t)
+	t.Parallel()
+	s, _ := world.SignedInBrowserSession(t, "browser-mount", "")
+	chat := openChat(t, s)
+
+	require.NoError(t, s.Expect.Locator(chat.Composer()).ToBeEditable(), "the composer takes input")
+	require.NoError(t, s.Expect.Locator(chat.SendButton()).ToBeVisible(), "the send button shows")
+	require.NoError(t, s.Expect.Locator(chat.Messages()).ToBeVisible(), "the message list shows")
+	require.NoError(t, s.Expect.Locator(chat.Threads()).ToBeAttached(), "the thread list is there")
+	require.NoError(t, s.Expect.Locator(chat.SignOutButton()).ToBeVisible(), "the sign-out button shows")
+	require.Empty(t, s.Net.WaitSettled(nil, browserQuiet, browserSettle))
+	for _, e := range s.Console.Errors() {
+		t.Errorf("console error while the widget mounted: %s", e)
+	}
+}

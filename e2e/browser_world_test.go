@@ -1,0 +1,180 @@
+package e2e
+
+// The browser layer of the World: one Playwright driver and browser per test process, started by the
+// first browser test and stopped at teardown (World.OnClose); a fresh context per test with its
+// failure artifacts under artifacts/<test>/<token mode>/.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/scenarios/browser"
+)
+
+// Timeouts of the browser suites, scaled by AUTHFLOW_TIMEOUT_FACTOR.
+var (
+	// browserTimeout bounds one action, navigation or assertion: a page is interactive in ~0.3 s and a
+	// reply streams in < 1 s; 12 contexts on 2 shared cores stretch that to a few seconds.
+	browserTimeout = containers.Scaled(15 * time.Second)
+	// browserSettle bounds waiting for a context's requests to the app to finish.
+	browserSettle = containers.Scaled(10 * time.Second)
+)
+
+// browserQuiet is how long no new request may start before a context's network counts as settled:
+// the chat widget fires its follow-up requests within a few ms of each other.
+const browserQuiet = 300 * time.Millisecond
+
+// browserServiceLogLines is how many log lines of each service a failed browser test keeps.
+const browserServiceLogLines = 80
+
+var browserProc struct {
+	sync.Mutex
+	started bool
+	b       *browser.Browser
+	app     *browser.App
+	err     error
+}
+
+// Browser returns the process's browser and the target's app (pages and selectors), launching the
+// browser on first use. A launch error fails every browser test with the same message.
+func (w *World) Browser(t *testing.T) (*browser.Browser, *browser.App) {
+	t.Helper()
+	browserProc.Lock()
+	defer browserProc.Unlock()
+	if !browserProc.started {
+		browserProc.started = true
+		browserProc.b, browserProc.app, browserProc.err = w.launchBrowser()
+	}
+	if browserProc.err != nil {
+		t.Fatalf("browser: %v", browserProc.err)
+	}
+	return browserProc.b, browserProc.app
+}
+
+func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {
+	a := w.T.App
+	app, err := browser.NewApp(browser.AppConfig{
+		Source: w.T.File, WebURL: a.WebURL, AuthBasePath: a.AuthBasePath, TokenPath: a.TokenPath,
+		ChatKitURL: a.ChatKitURL, Pages: a.Pages, Selectors: a.Selectors,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := browser.ConfigFromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	t0 := time.Now()
+	b, err := browser.Launch(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.OnClose(func() {
+		if err := b.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "authflow: browser: %v\n", err)
+		}
+	})
+	how := "launched " + cfg.ExecutablePath
+	if b.Connected() {
+		how = "connected to " + cfg.WSEndpoint
+	}
+	fmt.Fprintf(os.Stderr, "authflow: browser %s %s in %.2fs\n", how, b.Version(), time.Since(t0).Seconds())
+	// Parse every selector once, so a target with a selector the browser cannot read fails with the key.
+	page, err := b.Playwright().NewPage()
+	if err != nil {
+		return nil, nil, fmt.Errorf("check the target's selectors: %w", err)
+	}
+	defer page.Context().Close()
+	if err := app.CheckSelectors(page); err != nil {
+		return nil, nil, err
+	}
+	return b, app, nil
+}
+
+// BrowserSession opens a fresh browser context for t. name labels a second context of the same test
+// ("user-b"); its artifacts go to a subdirectory of that name.
+func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
+	t.Helper()
+	b, app := w.Browser(t)
+	testDir := filepath.Join(artifactsDir(), browserDirName(t.Name()))
+	modeDir := filepath.Join(testDir, w.T.TokenMode)
+	dir := modeDir
+	if name != "" {
+		dir = filepath.Join(modeDir, browserDirName(name))
+	}
+	// Runs after the session's cleanup: drop the directories a passing test left empty.
+	t.Cleanup(func() {
+		_ = os.Remove(modeDir)
+		_ = os.Remove(testDir)
+	})
+	opts := browser.SessionOptions{Name: name, ArtifactsDir: dir, Timeout: browserTimeout}
+	if name == "" {
+		opts.FailureFiles = func() map[string]string {
+			return map[string]string{"service-logs.txt": w.serviceLogs(browserServiceLogLines)}
+		}
+	}
+	s, err := b.NewSession(t, app, opts)
+	require.NoError(t, err)
+	return s
+}
+
+// SignedInBrowserSession is a new user signed up and in over HTTP, and a browser context holding that
+// session's cookies: for tests that are not about the sign-in UI.
+func (w *World) SignedInBrowserSession(t *testing.T, role, name string) (*browser.Session, *Actor) {
+	t.Helper()
+	a := w.NewActor(t, role)
+	s := w.BrowserSession(t, name)
+	require.NoError(t, s.SignInWith(a.Auth), "inject the session cookies of %s", a.Persona)
+	return s, a
+}
+
+// browserDirName makes a test name usable as one directory name.
+func browserDirName(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.', r == '=':
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// browserGet sends a GET with the context's cookies (not through a page) and returns status and body.
+func browserGet(t *testing.T, s *browser.Session, url string) (int, string) {
+	t.Helper()
+	res, err := s.Context.Request().Get(url)
+	require.NoError(t, err, "GET %s with the browser's cookies", url)
+	defer res.Dispose()
+	body, err := res.Body()
+	require.NoError(t, err)
+	return res.Status(), string(body)
+}
+
+// browserSignedIn reports whether the context's cookies carry a valid session, by asking Better Auth's
+// get-session (it answers null without one).
+func browserSignedIn(t *testing.T, s *browser.Session) bool {
+	t.Helper()
+	status, body := browserGet(t, s, s.App.URL(strings.TrimRight(world.T.App.AuthBasePath, "/")+"/get-session"))
+	require.Equal(t, http.StatusOK, status, "get-session")
+	return strings.TrimSpace(body) != "null" && strings.Contains(body, `"user"`)
+}
+
+// browserSessionCount is the number of rows in the session table for the user.
+func browserSessionCount(t *testing.T, userID string) int {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	rows, err := world.DB.SessionsForUser(c, userID)
+	require.NoError(t, err)
+	return len(rows)
+}
