@@ -1,0 +1,268 @@
+package killmatrix
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/leak"
+	"github.com/authflow-e2e/authflow/internal/report"
+)
+
+// Timeouts of child runs.
+const (
+	buildTimeout = 5 * time.Minute // go test -c of the e2e package: ~40 s cold on 2 cores, ~2 s warm
+	childTimeout = 8 * time.Minute // one child: stack start ~3-5 s, a full clean run of the selected tests ~1-2 min
+)
+
+// Variables a child run gets from the runner; inherited values are dropped, everything else passes
+// through (AUTHFLOW_TARGET, AUTHFLOW_BROWSER*, AUTHFLOW_TIMEOUT_FACTOR, DOCKER_HOST, ...).
+var childOwned = []string{"AUTHFLOW_FAULT", "AUTHFLOW_TOKEN_MODE", "AUTHFLOW_ARTIFACTS", fixtures.CanaryEnv, "AUTHFLOW_SHARD", "AUTHFLOW_KEEP"}
+
+var (
+	rootOnce sync.Once
+	rootDir  string
+	rootErr  error
+
+	binOnce sync.Once
+	binPath string
+	t2jPath string
+	binErr  error
+)
+
+// moduleRoot is the directory holding go.mod, found upwards from the working directory.
+func moduleRoot(t testing.TB) string {
+	rootOnce.Do(func() {
+		d, err := os.Getwd()
+		if err != nil {
+			rootErr = err
+			return
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				rootDir = d
+				return
+			}
+			p := filepath.Dir(d)
+			if p == d {
+				rootErr = fmt.Errorf("no go.mod above the working directory")
+				return
+			}
+			d = p
+		}
+	})
+	if rootErr != nil {
+		t.Fatal(rootErr)
+	}
+	return rootDir
+}
+
+// artifactsDir is AUTHFLOW_ARTIFACTS, else <module root>/artifacts.
+func artifactsDir(t testing.TB) string {
+	if d := os.Getenv("AUTHFLOW_ARTIFACTS"); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	return filepath.Join(moduleRoot(t), "artifacts")
+}
+
+// e2eBinary builds the e2e test binary once per process and returns it with the test2json tool.
+func e2eBinary(t testing.TB) (bin, test2json string) {
+	binOnce.Do(func() {
+		root := moduleRoot(t)
+		dir, err := os.MkdirTemp("", "authflow-killmatrix-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "e2e.test")
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		defer cancel()
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", binPath, "./e2e")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build the e2e test binary (go test -c ./e2e): %w\n%s", err, out)
+			return
+		}
+		out, err := exec.Command("go", "tool", "-n", "test2json").Output()
+		if err != nil {
+			binErr = fmt.Errorf("find test2json (go tool -n test2json): %w", err)
+			return
+		}
+		t2jPath = strings.TrimSpace(string(out))
+		t.Logf("built the e2e test binary in %.1fs", time.Since(start).Seconds())
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath, t2jPath
+}
+
+// TestMain removes the built binary at the end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+var testNameRE = regexp.MustCompile(`^Test\w*$`)
+
+// listE2E returns the top-level tests of the e2e suite (the binary's -test.list; no stack starts).
+func listE2E(t testing.TB, pattern string, env ...string) []string {
+	bin, _ := e2eBinary(t)
+	cmd := exec.Command(bin, "-test.list", pattern)
+	cmd.Dir = filepath.Join(moduleRoot(t), "e2e")
+	cmd.Env = childEnv(env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("list the e2e tests: %v\n%s", err, stderr.String())
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); testNameRE.MatchString(l) {
+			names = append(names, l)
+		}
+	}
+	return names
+}
+
+// childEnv is this process's environment without the variables the runner owns, plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		owned := false
+		for _, k := range childOwned {
+			if strings.HasPrefix(kv, k+"=") {
+				owned = true
+				break
+			}
+		}
+		if !owned {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// child is one run of the e2e binary against its own stack.
+type child struct {
+	Label string   // "fault=no-auth-header,mode=hs256"
+	Fault string   // "" for the clean stack
+	Mode  string   // hs256 or jwks
+	Run   string   // -test.run pattern
+	Env   []string // extra environment
+
+	// Results.
+	Result    *report.Run
+	Took      time.Duration
+	ExitErr   error
+	Dir       string // the child's own artifacts dir (AUTHFLOW_ARTIFACTS)
+	JSONFile  string // its go test -json stream
+	Secrets   int    // number of secrets it recorded in the leak canary
+	Leaks     []leak.Finding
+	LeakError error
+}
+
+// run executes the child: test2json around the e2e binary in the e2e directory, with its own
+// artifacts directory and leak canary; then parses the events and scans everything it wrote for the
+// recorded secrets.
+func (c *child) run(t testing.TB, artRoot string) {
+	bin, t2j := e2eBinary(t)
+	c.Dir = filepath.Join(artRoot, c.Label)
+	if err := os.RemoveAll(c.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The canary holds live credentials: keep it out of the artifacts, remove it afterwards.
+	canaryDir, err := os.MkdirTemp("", "authflow-canary-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(canaryDir)
+	canary := filepath.Join(canaryDir, "secrets")
+
+	c.JSONFile = filepath.Join(c.Dir, "go-test.json")
+	jsonOut, err := os.Create(c.JSONFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jsonOut.Close()
+	var stderr bytes.Buffer
+
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, t2j, "-t", "-p", "e2e", bin,
+		"-test.v=test2json", "-test.run", c.Run, "-test.count=1", "-test.timeout", childTimeout.String())
+	cmd.Dir = filepath.Join(moduleRoot(t), "e2e")
+	cmd.Env = childEnv(append([]string{
+		"AUTHFLOW_FAULT=" + c.Fault,
+		"AUTHFLOW_TOKEN_MODE=" + c.Mode,
+		"AUTHFLOW_ARTIFACTS=" + c.Dir,
+		fixtures.CanaryEnv + "=" + canary,
+	}, c.Env...)...)
+	cmd.Stdout = jsonOut
+	cmd.Stderr = &stderr
+	// On timeout, interrupt test2json and the e2e binary (its own process group): TestMain then tears
+	// the stack down; WaitDelay bounds that.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = 30 * time.Second
+	start := time.Now()
+	c.ExitErr = cmd.Run()
+	c.Took = time.Since(start)
+	if err := jsonOut.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if stderr.Len() > 0 {
+		if err := os.WriteFile(filepath.Join(c.Dir, "stderr.txt"), stderr.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Result, err = report.ParseFile(c.JSONFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	secrets, err := leak.ReadCanaries(canary)
+	if err != nil {
+		c.LeakError = err
+		return
+	}
+	c.Secrets = len(secrets)
+	c.Leaks, c.LeakError = leakCheck(secrets, c.Dir)
+}
+
+// leakCheck scans a child's whole output for the secrets it recorded: its go test -json stream and
+// stderr (both saved in dir) and every file under dir, its artifacts directory.
+func leakCheck(secrets []string, dir string) ([]leak.Finding, error) {
+	return leak.NewScanner(secrets).Dir(dir)
+}
+
+// failedNames returns the failed tests of a run (subtests included).
+func failedNames(r *report.Run) []string {
+	var out []string
+	for _, t := range r.Failed() {
+		out = append(out, t.Name)
+	}
+	return out
+}

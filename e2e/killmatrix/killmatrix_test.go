@@ -1,0 +1,402 @@
+package killmatrix
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authflow-e2e/authflow/internal/leak"
+	"github.com/authflow-e2e/authflow/internal/report"
+)
+
+// row is one line of the kill table.
+type row struct {
+	Fault, Models, Mode string
+	Status              string
+	Failed              []string
+	Message             string
+	Took                time.Duration
+}
+
+// TestKillMatrix runs the clean stack once per token mode, then every fault in each of its modes, and
+// writes the kill table.
+func TestKillMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts one stack per fault and mode")
+	}
+	start := time.Now()
+	all := listE2E(t, ".")
+	models := faultTable(t)
+	art := filepath.Join(artifactsDir(t), "kill-matrix")
+	if err := os.RemoveAll(art); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var rows []row
+	defer func() {
+		md := table(rows, time.Since(start))
+		t.Logf("kill table:\n%s", md)
+		if err := os.WriteFile(filepath.Join(artifactsDir(t), "kill-matrix.md"), []byte(md), 0o644); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	for _, mode := range both {
+		var sel []string
+		for _, f := range faults {
+			if slices.Contains(f.Modes, mode) {
+				sel = append(sel, selection(f)...)
+			}
+		}
+		if len(sel) == 0 {
+			continue
+		}
+		c := &child{Label: "clean,mode=" + mode, Mode: mode, Run: runPattern(sel)}
+		t.Run(c.Label, func(t *testing.T) {
+			c.run(t, art)
+			checkClean(t, c)
+		})
+		rows = append(rows, cleanRow(c))
+	}
+
+	for _, f := range faults {
+		for _, mode := range f.Modes {
+			c := &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))}
+			var r row
+			t.Run(c.Label, func(t *testing.T) {
+				for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
+					if !matchesAny(topLevel(e), all) {
+						t.Errorf("fault %s: the expectation names %s, but the e2e suite has no such test (not written yet, or renamed?)", f.Name, e)
+					}
+				}
+				c.run(t, art)
+				r = checkFault(t, f, c)
+			})
+			r.Models = models[f.Name]
+			rows = append(rows, r)
+		}
+	}
+	t.Logf("kill matrix: %d child runs in %s", len(rows), time.Since(start).Round(time.Second))
+}
+
+// selection is what runs for a fault: the top-level tests of its expectations plus the smoke set.
+func selection(f fault) []string {
+	sel := []string{smoke}
+	for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
+		if top := topLevel(e); !slices.Contains(sel, top) {
+			sel = append(sel, top)
+		}
+	}
+	return sel
+}
+
+// topLevel is the part of a test-name regexp before the subtest separator.
+func topLevel(e string) string {
+	top, _, _ := strings.Cut(e, "/")
+	return top
+}
+
+// runPattern joins top-level name regexps into one anchored -test.run pattern.
+func runPattern(sel []string) string {
+	var uniq []string
+	for _, s := range sel {
+		if !slices.Contains(uniq, s) {
+			uniq = append(uniq, s)
+		}
+	}
+	return "^(?:" + strings.Join(uniq, "|") + ")$"
+}
+
+func anchored(e string) *regexp.Regexp { return regexp.MustCompile("^(?:" + e + ")$") }
+
+func matchesAny(e string, names []string) bool {
+	re := anchored(e)
+	for _, n := range names {
+		if re.MatchString(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkClean requires that every selected test passes on the clean stack and that nothing leaked.
+func checkClean(t *testing.T, c *child) {
+	r := c.Result
+	for _, p := range r.Problems() {
+		t.Errorf("the clean stack (mode %s): %s", c.Mode, p)
+	}
+	for _, ft := range r.Failed() {
+		if ft.Top() {
+			t.Errorf("the clean stack (mode %s) does not pass %s: %s", c.Mode, ft.Name, r.FailureMessage(ft.Name))
+		}
+	}
+	if c.ExitErr != nil && len(r.Failed()) == 0 && len(r.Problems()) == 0 {
+		t.Errorf("the clean run (mode %s) exited with %v; see %s", c.Mode, c.ExitErr, c.Dir)
+	}
+	checkLeaks(t, c)
+	if c.Secrets == 0 && r.Count().Total() > 0 {
+		t.Errorf("the clean run (mode %s) recorded no secret in the leak canary, so the leak check proves nothing (is AUTHFLOW_LEAK_CANARY still honoured by fixtures?)", c.Mode)
+	}
+	t.Logf("clean stack, mode %s: %d tests passed, %d secrets searched for in %s, %s",
+		c.Mode, r.Count().Passed, c.Secrets, c.Dir, c.Took.Round(100*time.Millisecond))
+}
+
+// checkLeaks fails t when a secret the child created appears anywhere in what it wrote.
+func checkLeaks(t *testing.T, c *child) {
+	if c.LeakError != nil {
+		t.Errorf("leak check of %s: %v", c.Label, c.LeakError)
+	}
+	if len(c.Leaks) > 0 {
+		t.Errorf("run %s leaked %d secret(s) into its output or artifacts (%s):\n%s", c.Label, len(c.Leaks), c.Dir, leak.Report(c.Leaks, 20))
+	}
+}
+
+// checkFault requires that the fault is killed by the declared tests and leaves the declared ones
+// green; it returns the table row.
+func checkFault(t *testing.T, f fault, c *child) row {
+	r := c.Result
+	failed := leafFailures(r)
+	rw := row{Fault: f.Name, Mode: c.Mode, Took: c.Took, Failed: failed}
+	var missed []string
+	for _, e := range f.MustFail {
+		re := anchored(e)
+		hit := ""
+		for _, n := range failed {
+			if re.MatchString(n) {
+				hit = n
+				break
+			}
+		}
+		if hit == "" {
+			for _, tt := range r.Failed() { // a failed parent whose subtests passed
+				if re.MatchString(tt.Name) {
+					hit = tt.Name
+					break
+				}
+			}
+		}
+		if hit == "" {
+			missed = append(missed, e)
+			t.Errorf("fault %s is no longer caught by %s (mode %s): %s", f.Name, e, c.Mode, outcome(r, re))
+			continue
+		}
+		if rw.Message == "" {
+			rw.Message = r.FailureMessage(hit)
+		}
+	}
+	for _, e := range f.MustPass {
+		re := anchored(e)
+		ran := false
+		for _, tt := range r.Tests {
+			if !re.MatchString(tt.Name) {
+				continue
+			}
+			ran = true
+			if tt.Failed() {
+				t.Errorf("fault %s must leave %s green (mode %s), but it failed: %s", f.Name, tt.Name, c.Mode, r.FailureMessage(tt.Name))
+			}
+		}
+		if !ran {
+			t.Errorf("fault %s: %s must run and pass (mode %s), but it did not run", f.Name, e, c.Mode)
+		}
+	}
+	for _, p := range r.Problems() {
+		t.Logf("fault %s (mode %s): %s", f.Name, c.Mode, p)
+	}
+	checkLeaks(t, c)
+	switch {
+	case len(failed) == 0:
+		rw.Status = "**survived**"
+		why := "no test failed"
+		if ps := r.Problems(); len(ps) > 0 {
+			why += "; " + ps[0]
+		}
+		t.Errorf("fault %s survived (mode %s): %s (%d tests ran)", f.Name, c.Mode, why, r.Count().Total())
+	case len(missed) > 0:
+		rw.Status = "killed, **not by** " + strings.Join(missed, ", ")
+	case t.Failed():
+		rw.Status = "killed, **check failed**"
+	default:
+		rw.Status = "killed"
+	}
+	if rw.Message == "" && len(failed) > 0 {
+		rw.Message = r.FailureMessage(failed[0])
+	}
+	if rw.Message == "" {
+		if ps := r.Problems(); len(ps) > 0 {
+			rw.Message = ps[0]
+		}
+	}
+	return rw
+}
+
+// outcome says what happened to the tests matching re in a run that should have failed them.
+func outcome(r *report.Run, re *regexp.Regexp) string {
+	var parts []string
+	for _, tt := range r.Tests {
+		if !re.MatchString(tt.Name) {
+			continue
+		}
+		switch tt.Result {
+		case report.Pass:
+			parts = append(parts, tt.Name+" passed")
+		case report.Skip:
+			parts = append(parts, tt.Name+" was skipped: "+tt.FailureMessage())
+		}
+	}
+	if len(parts) == 0 {
+		msg := "it did not run"
+		if ps := r.Problems(); len(ps) > 0 {
+			msg += " (" + ps[0] + ")"
+		}
+		return msg
+	}
+	return strings.Join(parts, "; ")
+}
+
+// leafFailures are the failed tests whose failure is not explained by a failed subtest.
+func leafFailures(r *report.Run) []string {
+	s := report.Summary{Runs: []*report.Run{r}}
+	var out []string
+	for _, f := range s.Failures() {
+		out = append(out, f.Test)
+	}
+	return out
+}
+
+func cleanRow(c *child) row {
+	r := c.Result
+	cnt := r.Count()
+	status := fmt.Sprintf("clean: %d passed", cnt.Passed)
+	if cnt.Skipped > 0 {
+		status += fmt.Sprintf(", %d skipped", cnt.Skipped)
+	}
+	rw := row{Fault: "(none)", Models: "the clean stack passes every selected test; no secret in its output", Mode: c.Mode, Took: c.Took}
+	if cnt.Failed > 0 || len(r.Problems()) > 0 || cnt.Total() == 0 || len(c.Leaks) > 0 || c.LeakError != nil {
+		status = fmt.Sprintf("**FAILED**: %d passed, %d failed", cnt.Passed, cnt.Failed)
+		if len(c.Leaks) > 0 {
+			status += fmt.Sprintf(", %d leaked secrets", len(c.Leaks))
+		}
+		rw.Failed = leafFailures(r)
+		if len(rw.Failed) > 0 {
+			rw.Message = r.FailureMessage(rw.Failed[0])
+		} else if ps := r.Problems(); len(ps) > 0 {
+			rw.Message = ps[0]
+		} else if len(c.Leaks) > 0 {
+			rw.Message = c.Leaks[0].String()
+		}
+	}
+	rw.Status = status
+	return rw
+}
+
+// table renders the kill table.
+func table(rows []row, total time.Duration) string {
+	var b strings.Builder
+	b.WriteString("## Kill matrix\n\n")
+	killed, all := 0, 0
+	for _, r := range rows {
+		if r.Fault == "(none)" {
+			continue
+		}
+		all++
+		if r.Status == "killed" {
+			killed++
+		}
+	}
+	fmt.Fprintf(&b, "%d of %d fault runs killed as declared; %d child runs in %s.\n\n", killed, all, len(rows), total.Round(time.Second))
+	b.WriteString("| fault | regression it models | mode | result | tests that failed | first failure message | time |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		failed := r.Failed
+		more := ""
+		if len(failed) > 5 {
+			more = fmt.Sprintf(" +%d more", len(failed)-5)
+			failed = failed[:5]
+		}
+		names := make([]string, len(failed))
+		for i, n := range failed {
+			names[i] = "`" + n + "`"
+		}
+		msg := report.OneLine(r.Message)
+		if len(msg) > 160 {
+			msg = msg[:157] + "..."
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.1fs |\n", cellText(r.Fault), cellText(r.Models), r.Mode, r.Status,
+			strings.Join(names, ", ")+more, cellText(msg), r.Took.Seconds())
+	}
+	return b.String()
+}
+
+func cellText(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "`", "'")
+}
+
+// faultRowRE matches a row of the fault table in refapp/README.md: | `name` | service | regression |.
+var faultRowRE = regexp.MustCompile("^\\|\\s*`([a-z0-9-]+)`\\s*\\|\\s*(web|backend)\\s*\\|\\s*(.+?)\\s*\\|\\s*$")
+
+// faultTable reads the fault switches and the regression each models from refapp/README.md.
+func faultTable(t testing.TB) map[string]string {
+	f, err := os.Open(filepath.Join(moduleRoot(t), "refapp", "README.md"))
+	if err != nil {
+		t.Fatalf("read the fault switches: %v", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := faultRowRE.FindStringSubmatch(sc.Text()); m != nil {
+			out[m[1]] = strings.ReplaceAll(m[3], "`", "")
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("refapp/README.md has no fault table (| `fault` | service | regression |)")
+	}
+	return out
+}
+
+// TestKillMatrix_DeclaresEveryFaultSwitch keeps the table above and refapp/README.md in step: every
+// fault switch has a declared expectation and every expectation a fault switch.
+func TestKillMatrix_DeclaresEveryFaultSwitch(t *testing.T) {
+	readme := faultTable(t)
+	declared := map[string]bool{}
+	for _, f := range faults {
+		if declared[f.Name] {
+			t.Errorf("fault %s is declared twice", f.Name)
+		}
+		declared[f.Name] = true
+		if _, ok := readme[f.Name]; !ok {
+			t.Errorf("fault %s is declared here but refapp/README.md has no such fault switch", f.Name)
+		}
+		if len(f.Modes) == 0 || len(f.MustFail) == 0 {
+			t.Errorf("fault %s: declare the modes it applies to and at least one test it must fail", f.Name)
+		}
+		for _, m := range f.Modes {
+			if m != hs256 && m != jwks {
+				t.Errorf("fault %s: mode %q, want hs256 or jwks", f.Name, m)
+			}
+		}
+		if strings.Contains(readme[f.Name], "hs256 only") && !slices.Equal(f.Modes, []string{hs256}) {
+			t.Errorf("fault %s applies to hs256 only (refapp/README.md), but runs in %v", f.Name, f.Modes)
+		}
+		for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
+			if _, err := regexp.Compile("^(?:" + e + ")$"); err != nil {
+				t.Errorf("fault %s: expectation %q: %v", f.Name, e, err)
+			}
+		}
+	}
+	for name := range readme {
+		if !declared[name] {
+			t.Errorf("fault switch %s (refapp/README.md) has no declared expectation in the kill matrix", name)
+		}
+	}
+}

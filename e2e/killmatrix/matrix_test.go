@@ -1,0 +1,118 @@
+// Package killmatrix proves that the e2e suite is a gate (DESIGN.md, decision 6): for every fault
+// switch of the reference app it runs the e2e test binary as a child process against a stack started
+// with AUTHFLOW_FAULT=<fault> and requires that the suite fails, and that the tests declared below are
+// among the failures. The union of the selected tests must first pass against the clean stack in each
+// token mode, and no secret a child created may appear anywhere in its output or artifacts. The kill
+// table is printed and written to artifacts/kill-matrix.md.
+package killmatrix
+
+// fault is a fault switch of the reference app (refapp/README.md) and what the suite must do about it.
+type fault struct {
+	Name string
+	// Modes are the token modes the fault applies to and runs in. A fault that does not touch tokens
+	// runs in hs256 only: its mechanism is the same in both modes.
+	Modes []string
+	// MustFail are full test names (regexps, anchored at both ends; "TestX/case=y" names a subtest)
+	// that must be among the failures: a fault that no longer fails one of them is not caught by it.
+	MustFail []string
+	// MustPass are tests that must run and pass under the fault: they prove that the fault is
+	// confined to what it breaks (a CORS fault breaks the browser, not the API).
+	MustPass []string
+}
+
+// smoke is run for every fault besides the declared tests: a fixed set, asserted only where declared.
+const smoke = "TestSmoke_.*"
+
+const (
+	hs256 = "hs256"
+	jwks  = "jwks"
+)
+
+var both = []string{hs256, jwks}
+
+// faults is the declared expectation per fault. Only the tests named here (and the smoke set) run
+// for a fault; the clean stack runs their union per mode and must pass all of it.
+var faults = []fault{
+	{
+		Name:  "no-token-route",
+		Modes: both, // the route is the custom HS256 route in hs256 mode and the jwt plugin's in jwks mode
+		MustFail: []string{
+			"TestToken_IsIssuedAfterSignIn",
+			"TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime",
+			"TestToken_SignatureVerifiesWithTheModesKey",
+			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
+		},
+	},
+	{
+		Name:  "missing-auth-tables",
+		Modes: both, // jwks mode also needs the jwks table
+		MustFail: []string{
+			"TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds",
+			"TestSchema_UserEmailIsUnique",
+			"TestSchema_AuthOkRouteAnswers200",
+			"TestSignUp_CreatesTheUserAndACredentialAccount",
+			"TestSignUp_SignsTheNewUserIn",
+			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
+		},
+	},
+	{
+		Name:  "secret-mismatch",
+		Modes: []string{hs256}, // jwks mode has no shared signing secret
+		MustFail: []string{
+			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
+			"TestChatKit_CreateThreadStreamsTheEventsInOrder",
+			"TestChatKit_AddUserMessageContinuesTheThreadWithContext",
+		},
+	},
+	{
+		Name:     "no-auth-header",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestBrowser_EveryChatKitRequestCarriesABearerToken"},
+	},
+	{
+		Name:     "chat-init-broken",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestBrowser_ChatWidgetMountsAfterSignIn"},
+	},
+	{
+		Name:     "no-user-scoping",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestIsolation_UserBCannotSeeUserAsThreads"},
+	},
+	{
+		Name:     "skip-signature-check",
+		Modes:    both, // HMAC and EdDSA verification are different code paths
+		MustFail: []string{"TestChatKit_RequestsWithoutAValidTokenAreRefused/case=changed-sub", "TestSecurity_ForgedSignatureIsRejected"},
+	},
+	{
+		Name:     "accept-alg-none",
+		Modes:    both,
+		MustFail: []string{"TestSecurity_AlgNoneIsRejected"},
+	},
+	{
+		Name:     "ignore-expiry",
+		Modes:    both, // jwks: the suite signs an expired token with the web's own key, recovered from its jwks table
+		MustFail: []string{"TestSecurity_ExpiredTokenIsRejected"},
+	},
+	{
+		Name:     "no-login-redirect",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestBrowser_ChatWithoutASessionRedirectsToLogin"},
+	},
+	{
+		Name:     "cors-no-authorization",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestBrowser_SendingAMessageShowsTheReply"},
+		MustPass: []string{
+			"TestChatKit_CreateThreadStreamsTheEventsInOrder",
+			"TestChatKit_AddUserMessageContinuesTheThreadWithContext",
+			"TestToken_IsIssuedAfterSignIn",
+			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
+		},
+	},
+	{
+		Name:     "slow-reply",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestLoad_ChatReplyP95IsUnderFiveSeconds"},
+	},
+}
