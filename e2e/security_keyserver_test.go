@@ -1,0 +1,204 @@
+package e2e
+
+// The recording key server of the JWT attack matrix (scenarios/keyserver): built on the host,
+// started once per process on the stack's network, where the backend could reach it under the
+// alias secKeyServerAlias. Forged tokens point their jku/x5u headers at it; the suite proves
+// from its request log that the backend never fetched them.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/scenarios/redact"
+)
+
+const (
+	secKeyServerName  = "security-keyserver"
+	secKeyServerAlias = "jwt-keyserver"
+	secKeyServerPort  = 8080
+)
+
+var secKeyServerBuildTimeout = containers.Scaled(3 * time.Minute) // a cold go build of a small static binary
+
+// secKeyServer is a client of the running key server.
+type secKeyServer struct {
+	// Public is the admin URL from the host; Internal the base URL on the stack's network.
+	Public, Internal string
+	// Started is how long building and starting it took.
+	Started time.Duration
+	hc      *http.Client
+}
+
+// secKeyRequest is one request the key server recorded (scenarios/keyserver Request).
+type secKeyRequest struct {
+	Seq        int64     `json:"seq"`
+	Time       time.Time `json:"time"`
+	Method     string    `json:"method"`
+	Path       string    `json:"path"`
+	Query      string    `json:"query"`
+	Host       string    `json:"host"`
+	RemoteAddr string    `json:"remote_addr"`
+	UserAgent  string    `json:"user_agent"`
+}
+
+func (r secKeyRequest) String() string {
+	return fmt.Sprintf("#%d %s %s (Host %s, from %s, User-Agent %q)", r.Seq, r.Method, redact.URLString(r.Path), r.Host, r.RemoteAddr, r.UserAgent)
+}
+
+var secKeyServerOnce struct {
+	sync.Mutex
+	ks  *secKeyServer
+	err error
+}
+
+// secKeyServerFor returns the process's key server, building and starting it on first use.
+func secKeyServerFor(t *testing.T) (*secKeyServer, error) {
+	t.Helper()
+	secKeyServerOnce.Lock()
+	defer secKeyServerOnce.Unlock()
+	if secKeyServerOnce.ks != nil || secKeyServerOnce.err != nil {
+		return secKeyServerOnce.ks, secKeyServerOnce.err
+	}
+	secKeyServerOnce.ks, secKeyServerOnce.err = startSecKeyServer()
+	return secKeyServerOnce.ks, secKeyServerOnce.err
+}
+
+func startSecKeyServer() (*secKeyServer, error) {
+	t0 := time.Now()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, "scenarios", "keyserver")
+	if err := secBuildKeyServer(root, dir); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), secKeyServerBuildTimeout)
+	defer cancel()
+	svc, err := world.Env.Stack.StartService(ctx, containers.ServiceSpec{
+		Name: secKeyServerName, Alias: secKeyServerAlias,
+		Build:         &containers.Build{Context: dir, Dockerfile: "Dockerfile"},
+		ContainerPort: secKeyServerPort,
+		ReadyPath:     "/_authflow/health", ReadyStatus: http.StatusOK, ReadyTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the key server container: %w", err)
+	}
+	return &secKeyServer{
+		Public:   svc.PublicURL,
+		Internal: fmt.Sprintf("http://%s:%d", secKeyServerAlias, secKeyServerPort),
+		Started:  time.Since(t0),
+		hc:       &http.Client{Timeout: requestTimeout},
+	}, nil
+}
+
+// secBuildKeyServer builds the static binary the key server's FROM scratch image copies, as
+// refapp/backend's is built (CGO_ENABLED=0, -trimpath: reproducible, so the image's content hash
+// and the image itself are reused across runs).
+func secBuildKeyServer(root, dir string) error {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		if gr := os.Getenv("GOROOT"); gr != "" {
+			goBin = filepath.Join(gr, "bin", "go")
+		} else {
+			return fmt.Errorf("build the key server: no go command on PATH (needed to build scenarios/keyserver): %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "bin", "keyserver")
+	tmp := out + ".tmp-" + strconv.Itoa(os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), secKeyServerBuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", tmp, "./scenarios/keyserver")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("build the key server (CGO_ENABLED=0 go build -trimpath -o %s ./scenarios/keyserver): %v\n%s", out, err, b)
+	}
+	return os.Rename(tmp, out)
+}
+
+// Put makes the key server answer GET path with body.
+func (k *secKeyServer) Put(ctx context.Context, path, contentType string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, k.Public+"/_authflow/files/"+strings.TrimLeft(path, "/"), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := k.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("key server: put %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return fmt.Errorf("key server: put %s: %d %s", path, resp.StatusCode, b)
+	}
+	return nil
+}
+
+// Requests returns the requests recorded after seq since, and the seq to pass next time.
+func (k *secKeyServer) Requests(ctx context.Context, since int64) ([]secKeyRequest, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.Public+"/_authflow/requests?since="+strconv.FormatInt(since, 10), nil)
+	if err != nil {
+		return nil, since, err
+	}
+	resp, err := k.hc.Do(req)
+	if err != nil {
+		return nil, since, fmt.Errorf("key server: list requests: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Next     int64           `json:"next"`
+		Requests []secKeyRequest `json:"requests"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, since, fmt.Errorf("key server: list requests: status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, since, fmt.Errorf("key server: list requests: %w", err)
+	}
+	return out.Requests, out.Next, nil
+}
+
+// SelfFetch makes the key server GET target from inside its container (over the stack's
+// network when target names its alias) and returns the status it got.
+func (k *secKeyServer) SelfFetch(ctx context.Context, target string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.Public+"/_authflow/fetch?url="+url.QueryEscape(target), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := k.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("key server: self-fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("key server: self-fetch %s: %d %s", target, resp.StatusCode, b)
+	}
+	var r struct {
+		Status int `json:"status"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return 0, fmt.Errorf("key server: self-fetch: %w", err)
+	}
+	return r.Status, nil
+}

@@ -1,0 +1,774 @@
+package e2e
+
+// The JWT attack matrix against the ChatKit backend (research/anchors.md §4.2; RFC 8725, OWASP
+// ASVS 5.0 V9). Every case builds one token (or one Authorization header) and sends it on a
+// non-streaming (threads.list) and a streaming (threads.create) request. A negative case must be
+// answered 401 before any stream byte, with only the error JSON, quickly and never with a 5xx;
+// tokens whose jku/x5u point at the harness's key server must not make the backend fetch them.
+// Positive controls (user A's real token) run before and after the matrix.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/chatkit"
+	"github.com/authflow-e2e/authflow/targets"
+)
+
+type secExpect int
+
+const (
+	secExpectReject secExpect = iota // 401 on both requests (see secJudgeRejected)
+	secExpectAccept                  // 200 on both requests
+	secExpectReport                  // observed and reported, neither pass nor fail (why says why)
+)
+
+// secToken is what a case sends in the current token mode.
+type secToken struct {
+	auth         secAuth
+	construction string
+	expect       secExpect
+	why          string // why accept/report in this mode, or why n/a
+	na           bool   // cannot be built in this mode (why says why): reported as n/a
+	malformed    bool   // 400 and 431 are fine too
+	fetchPaths   []string
+}
+
+// secCase is one row of the matrix. weakness names what a backend that accepts the token lacks;
+// the failure message carries it.
+type secCase struct {
+	name, group, weakness string
+	build                 func(b *secBuilder) (secToken, error)
+}
+
+// Weaknesses, named in failure messages.
+const (
+	wkSigNotVerified = "the signature is not verified (RFC 8725 §3.3, ASVS 9.1.1): anyone can mint tokens for any user"
+	wkTampered       = "claims changed after signing are accepted: the signature does not protect the payload (ASVS 9.1.1)"
+	wkAlgNone        = `unsigned alg "none" tokens are accepted: no algorithm allowlist (RFC 8725 §3.1, ASVS 9.1.2, CVE-2015-2951)`
+	wkAlgAllowlist   = "an algorithm outside this mode's allowlist is accepted (RFC 8725 §3.1, ASVS 9.1.2)"
+	wkWeakHMAC       = "an HMAC under a guessable key is accepted: the signature is not verified with the real secret (WSTG-SESS-10, jwt_tool -X b)"
+	wkKeyConfusion   = "HS256 keyed with the server's public key is accepted: algorithm confusion (CVE-2016-10555, RFC 8725 §3.1)"
+	wkUntrustedKey   = "a token signed by a key the server does not publish is accepted: the signature is not checked against the trusted keys (ASVS 9.1.3)"
+	wkEmbeddedKey    = "a token signed by the key embedded in its own header (jwk/x5c) is accepted: the embedded key is trusted or signatures are not verified (CVE-2018-0114, ASVS 9.1.3)"
+	wkKeyURL         = "a token whose jku/x5u points at an attacker's key server is accepted: the key URL is honoured or signatures are not verified (RFC 8725 §3.10, ASVS 9.1.3)"
+	wkKid            = "a token with an injected kid is accepted: the kid reaches a key lookup unsanitised or signatures are not verified (RFC 8725 §3.10)"
+	wkExpired        = "expired tokens are accepted: exp is not enforced (RFC 7519 §4.1.4, ASVS 9.2.1)"
+	wkNoExp          = "tokens without exp are accepted: they never expire (RFC 8725 §3.12, ASVS 9.2.1)"
+	wkExpType        = "a non-numeric exp is treated as absent: such tokens never expire (RFC 7519 §2 NumericDate)"
+	wkNbf            = "tokens not yet valid (nbf in the future) are accepted (RFC 7519 §4.1.5, ASVS 9.2.1)"
+	wkIat            = "tokens issued in the future are accepted (iat beyond the clock skew; hydra \"used before issued\")"
+	wkSub            = "a token without a usable subject is accepted: whose data does it act on? (RFC 8725 §3.8)"
+	wkIss            = "a token from another issuer is accepted (RFC 8725 §3.8)"
+	wkAud            = "a token for another audience is accepted (RFC 8725 §3.9, ASVS 9.2.3)"
+	wkMalformed      = "a malformed token is accepted (RFC 7515 §7.1, RFC 8725 §3.4)"
+	wkTransport      = "a request without a Bearer credential in the Authorization header is accepted (RFC 6750 §2.1)"
+	wkQueryToken     = "a token in the URL query is accepted: it leaks into logs and Referer (RFC 6750 §5.3)"
+)
+
+// secBuilder holds what the cases build from.
+type secBuilder struct {
+	mode   string
+	forge  *fixtures.Forge
+	keys   *secKeys
+	real   fixtures.Secret // A's token as issued
+	realB  fixtures.Secret // B's token as issued
+	claims map[string]any  // A's claims as issued
+	a, b   *Actor
+	now    time.Time
+	ks     *secKeyServer
+	ksErr  error
+	nonce  string
+}
+
+func (b *secBuilder) bearer(tok fixtures.Secret, construction string) secToken {
+	return secToken{auth: secBearer(tok), construction: construction}
+}
+
+// trusted signs A's claims changed by set as the app would (secKeys.Trusted). Without a trusted
+// key (jwks mode, key not recoverable) it edits A's real token and keeps its signature, which the
+// construction says.
+func (b *secBuilder) trusted(set map[string]any, what string) (secToken, error) {
+	if b.keys.Trusted.IsZero() {
+		tok, err := fixtures.TamperClaims(b.real, set)
+		return b.bearer(tok, what+"; A's real token edited, original signature (the web's key is not available: "+b.keys.TrustedWhy+")"), err
+	}
+	var header map[string]any
+	if b.mode == targets.ModeHS256 {
+		header = map[string]any{"typ": "JWT"}
+	}
+	tok, err := fixtures.Sign(b.keys.Trusted, secClaims(b.claims, set), header)
+	return b.bearer(tok, what+"; signed with the "+b.keys.Trusted.String()), err
+}
+
+// untrusted returns a key of this mode's algorithm the server does not trust: HS256 with a random
+// secret (hs256) or the forge's EdDSA key (jwks), so that a token reaches the key lookup.
+func (b *secBuilder) untrusted() fixtures.SigningKey {
+	if b.mode == targets.ModeHS256 {
+		k, _ := fixtures.HMACKey(fixtures.AlgHS256, []byte("random-"+secRandom(16)), "random secret")
+		return k
+	}
+	return b.forge.EdDSA()
+}
+
+func (b *secBuilder) sign(k fixtures.SigningKey, header map[string]any, what string) (secToken, error) {
+	tok, err := fixtures.Sign(k, b.claims, header)
+	return b.bearer(tok, what+"; signed with "+k.String()), err
+}
+
+func (b *secBuilder) hmac(secret []byte, name string, header map[string]any, what string) (secToken, error) {
+	k, err := fixtures.HMACKey(fixtures.AlgHS256, secret, name)
+	if err != nil {
+		return secToken{}, err
+	}
+	return b.sign(k, header, what)
+}
+
+func (b *secBuilder) serverKIDHeader() map[string]any {
+	if b.keys.ServerKID == "" {
+		return nil
+	}
+	return map[string]any{"kid": b.keys.ServerKID}
+}
+
+func (b *secBuilder) keyServerURL(path string) (string, error) {
+	if b.ks == nil {
+		return "", fmt.Errorf("the key server is not running: %v", b.ksErr)
+	}
+	return b.ks.Internal + path, nil
+}
+
+func secNA(why string) (secToken, error) { return secToken{na: true, why: why}, nil }
+
+func secRandom(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func secStr(s string) *string { return &s }
+
+// secCases is the matrix, in report order.
+func secCases() []secCase {
+	hs := func(b *secBuilder) bool { return b.mode == targets.ModeHS256 }
+	return []secCase{
+		// Re-signing as the app does: a positive in the mode that issues such tokens, an attack in the other.
+		{"resign-shared-secret", "forge check", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
+			header := map[string]any{"typ": "JWT"}
+			if !hs(b) {
+				header = secClaims(header, b.serverKIDHeader())
+			}
+			t, err := b.sign(fixtures.SecretKey(world.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
+			if hs(b) {
+				t.expect, t.why = secExpectAccept, "hs256: this is how the app signs; proves the forge builds valid tokens"
+			}
+			return t, err
+		}},
+		{"resign-server-jwks-key", "forge check", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
+			if b.keys.ServerEdDSA.IsZero() {
+				return secNA(b.keys.ServerEdDSAWhy)
+			}
+			t, err := b.sign(b.keys.ServerEdDSA, nil, "A's claims, EdDSA with the web's own JWKS key (recovered from its jwks table)")
+			if !hs(b) {
+				t.expect, t.why = secExpectAccept, "jwks: this is how the app signs; proves the recovered key and the forge are right"
+			}
+			return t, err
+		}},
+
+		// Signature integrity.
+		{"sig-stripped", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
+			tok, err := fixtures.StripSignature(b.real)
+			return b.bearer(tok, "A's real token, signature removed (header.payload.)"), err
+		}},
+		{"sig-corrupted", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
+			tok, err := fixtures.CorruptSignature(b.real)
+			return b.bearer(tok, "A's real token, one signature bit flipped"), err
+		}},
+		{"sig-truncated", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
+			tok, err := fixtures.TruncateSignature(b.real, 4)
+			return b.bearer(tok, "A's real token, last 4 signature characters cut (jwt_tool)"), err
+		}},
+		{"sig-swapped", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
+			tok := fixtures.NewSecret(fixtures.Segment(b.real, 0) + "." + fixtures.Segment(b.real, 1) + "." + fixtures.Segment(b.realB, 2))
+			return b.bearer(tok, "A's header and claims with B's (valid) signature"), nil
+		}},
+		{"claims-tampered-sub", "signature", wkTampered, func(b *secBuilder) (secToken, error) {
+			set := map[string]any{"sub": b.b.User.ID, "email": b.b.Email}
+			if _, ok := b.claims["id"]; ok {
+				set["id"] = b.b.User.ID
+			}
+			tok, err := fixtures.TamperClaims(b.real, set)
+			return b.bearer(tok, "A's real token with sub (and email) set to B's, original signature"), err
+		}},
+		{"claims-tampered-exp", "signature", wkTampered, func(b *secBuilder) (secToken, error) {
+			tok, err := fixtures.TamperClaims(b.real, map[string]any{"exp": b.now.Add(365 * 24 * time.Hour).Unix()})
+			return b.bearer(tok, "A's real token with exp pushed a year out, original signature"), err
+		}},
+
+		// alg none and algorithm allowlist.
+		{"alg-none-lowercase", "alg", wkAlgNone, secAlgNone("none")},
+		{"alg-none-capitalized", "alg", wkAlgNone, secAlgNone("None")},
+		{"alg-none-uppercase", "alg", wkAlgNone, secAlgNone("NONE")},
+		{"alg-none-mixedcase", "alg", wkAlgNone, secAlgNone("nOnE")},
+		{"alg-empty", "alg", wkAlgNone, secAlgNone("")},
+		{"alg-none-real-signature", "alg", wkAlgNone, func(b *secBuilder) (secToken, error) {
+			tok, err := fixtures.TamperHeader(b.real, map[string]any{"alg": "none"})
+			return b.bearer(tok, `A's real token with header alg "none", original signature kept`), err
+		}},
+		{"hs512-shared-secret", "alg", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
+			k, err := fixtures.HMACKey(fixtures.AlgHS512, []byte(world.Secret.Value()), "shared secret")
+			if err != nil {
+				return secToken{}, err
+			}
+			return b.sign(k, map[string]any{"typ": "JWT"}, "A's claims, HS512 (not HS256) with the shared secret")
+		}},
+
+		// HMAC keys the attacker can guess or knows.
+		{"hs256-empty-key", "hmac", wkWeakHMAC, func(b *secBuilder) (secToken, error) {
+			return b.hmac(nil, "empty", map[string]any{"typ": "JWT"}, "A's claims, HS256 with an empty key (CVE-2019-20933)")
+		}},
+		{"hs256-weak-secret", "hmac", wkWeakHMAC, func(b *secBuilder) (secToken, error) {
+			return b.hmac([]byte("secret"), `"secret" (jwt-common.txt)`, map[string]any{"typ": "JWT"}, "A's claims, HS256 with a dictionary secret")
+		}},
+		{"hs256-wrong-secret", "hmac", wkWeakHMAC, func(b *secBuilder) (secToken, error) {
+			return b.hmac([]byte("not-the-secret-"+secRandom(16)), "random", map[string]any{"typ": "JWT"}, "A's claims, HS256 with a random 48-character secret")
+		}},
+		{"hs256-public-key-raw", "hmac", wkKeyConfusion, func(b *secBuilder) (secToken, error) {
+			if len(b.keys.PublicX) == 0 {
+				return secNA(b.keys.JWKSWhy)
+			}
+			return b.hmac(b.keys.PublicX, "the JWKS key's raw public bytes", b.serverKIDHeader(), "A's claims, HS256 keyed with the server's public key bytes (JWKS x), kid of that key")
+		}},
+		{"hs256-public-key-jwk", "hmac", wkKeyConfusion, func(b *secBuilder) (secToken, error) {
+			if len(b.keys.PublicJWK) == 0 {
+				return secNA(b.keys.JWKSWhy)
+			}
+			return b.hmac(b.keys.PublicJWK, "the JWKS key as published (JSON)", b.serverKIDHeader(), "A's claims, HS256 keyed with the server's public JWK JSON, kid of that key")
+		}},
+		{"hs256-public-key-pem", "hmac", wkKeyConfusion, func(b *secBuilder) (secToken, error) {
+			if len(b.keys.PublicPEM) == 0 {
+				return secNA(b.keys.JWKSWhy)
+			}
+			return b.hmac(b.keys.PublicPEM, "the JWKS key as SPKI PEM", b.serverKIDHeader(), "A's claims, HS256 keyed with the server's public key PEM, kid of that key")
+		}},
+
+		// Keys the server does not trust.
+		{"eddsa-forge-key-server-kid", "untrusted key", wkUntrustedKey, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.forge.EdDSA().WithKID(b.keys.ServerKID), nil, "A's claims, EdDSA by the harness's own key under the server's kid")
+		}},
+		{"eddsa-forge-key-no-kid", "untrusted key", wkUntrustedKey, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.forge.EdDSA().WithKID(""), nil, "A's claims, EdDSA by the harness's own key, no kid")
+		}},
+		{"es256-forge-key", "untrusted key", wkUntrustedKey, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.forge.ES256().WithKID(b.keys.ServerKID), nil, "A's claims, ES256 by the harness's P-256 key under the server's kid")
+		}},
+		{"rs256-forge-key", "untrusted key", wkUntrustedKey, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.forge.RS256().WithKID(b.keys.ServerKID), nil, "A's claims, RS256 by the harness's RSA key under the server's kid")
+		}},
+
+		// Keys named or carried by the token itself.
+		{"jwk-embedded", "header key", wkEmbeddedKey, func(b *secBuilder) (secToken, error) {
+			pub, err := b.forge.EdDSA().PublicJWK()
+			if err != nil {
+				return secToken{}, err
+			}
+			return b.sign(b.forge.EdDSA(), map[string]any{"jwk": pub}, "A's claims, EdDSA by the harness's key, its public key in the jwk header")
+		}},
+		{"jwk-embedded-server-kid", "header key", wkEmbeddedKey, func(b *secBuilder) (secToken, error) {
+			k := b.forge.EdDSA().WithKID(b.keys.ServerKID)
+			pub, err := k.PublicJWK()
+			if err != nil {
+				return secToken{}, err
+			}
+			return b.sign(k, map[string]any{"jwk": pub}, "as jwk-embedded, but header and jwk carry the server's kid")
+		}},
+		{"x5c-embedded", "header key", wkEmbeddedKey, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.forge.RS256(), map[string]any{"x5c": b.forge.CertChain()}, "A's claims, RS256 by the harness's key, its self-signed certificate in x5c")
+		}},
+		{"jku-keyserver", "header key", wkKeyURL, func(b *secBuilder) (secToken, error) {
+			p := "/jku/" + b.nonce + "/jwks.json"
+			u, err := b.keyServerURL(p)
+			if err != nil {
+				return secToken{}, err
+			}
+			t, err := b.sign(b.forge.EdDSA(), map[string]any{"jku": u}, "A's claims, EdDSA by the harness's key, jku = the key server's JWKS of that key ("+u+")")
+			t.fetchPaths = []string{p}
+			return t, err
+		}},
+		{"jku-keyserver-server-kid", "header key", wkKeyURL, func(b *secBuilder) (secToken, error) {
+			p := "/jku/" + b.nonce + "/jwks-server-kid.json"
+			u, err := b.keyServerURL(p)
+			if err != nil {
+				return secToken{}, err
+			}
+			t, err := b.sign(b.forge.EdDSA().WithKID(b.keys.ServerKID), map[string]any{"jku": u}, "as jku-keyserver, under the server's kid (the served JWKS names the harness's key so)")
+			t.fetchPaths = []string{p}
+			return t, err
+		}},
+		{"x5u-keyserver", "header key", wkKeyURL, func(b *secBuilder) (secToken, error) {
+			p := "/x5u/" + b.nonce + "/cert.pem"
+			u, err := b.keyServerURL(p)
+			if err != nil {
+				return secToken{}, err
+			}
+			t, err := b.sign(b.forge.RS256(), map[string]any{"x5u": u}, "A's claims, RS256 by the harness's key, x5u = its certificate on the key server ("+u+")")
+			t.fetchPaths = []string{p}
+			return t, err
+		}},
+
+		// kid: unknown and injected (jwt_tool playbook).
+		{"kid-unknown", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.untrusted().WithKID("unknown-"+secRandom(8)), nil, "A's claims, this mode's alg by an untrusted key, random kid")
+		}},
+		{"kid-path-traversal", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.hmac(nil, "empty (/dev/null)", map[string]any{"kid": "../../../../../../dev/null"}, "A's claims, HS256 with an empty key, kid ../../../../../../dev/null")
+		}},
+		{"kid-dev-null", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.hmac(nil, "empty (/dev/null)", map[string]any{"kid": "/dev/null"}, "A's claims, HS256 with an empty key, kid /dev/null")
+		}},
+		{"kid-blank", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.hmac(nil, "empty", map[string]any{"kid": ""}, `A's claims, HS256 with an empty key, kid ""`)
+		}},
+		{"kid-sql-injection", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.hmac([]byte("1"), `"1"`, map[string]any{"kid": "x' UNION SELECT '1';--"}, `A's claims, HS256 keyed "1", kid x' UNION SELECT '1';--`)
+		}},
+		{"kid-command-injection", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.untrusted().WithKID("|sleep 10"), nil, "A's claims, this mode's alg by an untrusted key, kid |sleep 10 (must not take 10 s)")
+		}},
+		{"kid-oversized", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			return b.sign(b.untrusted().WithKID(strings.Repeat("k", 10<<10)), nil, "A's claims, this mode's alg by an untrusted key, 10 KiB kid")
+		}},
+		{"kid-not-a-string", "kid", wkKid, func(b *secBuilder) (secToken, error) {
+			k := b.untrusted().WithKID("")
+			tok, err := fixtures.SignLyingAlg(k, k.Alg(), b.claims, map[string]any{"kid": map[string]any{"$ne": ""}})
+			return b.bearer(tok, `A's claims, this mode's alg by an untrusted key, kid {"$ne": ""} (an object; assembled by hand, jwx refuses it); signed with `+k.String()), err
+		}},
+
+		// Claims, signed as the app signs (so only the claim is wrong).
+		{"exp-expired", "claims", wkExpired, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"exp": b.now.Add(-time.Hour).Unix(), "iat": b.now.Add(-90 * time.Minute).Unix()}, "exp 1 h ago")
+		}},
+		{"exp-missing", "claims", wkNoExp, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"exp": nil}, "no exp")
+		}},
+		{"exp-string-past", "claims", wkExpType, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"exp": fmt.Sprint(b.now.Add(-time.Hour).Unix())}, "exp as a string, 1 h ago")
+		}},
+		{"nbf-future", "claims", wkNbf, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"nbf": b.now.Add(10 * time.Minute).Unix()}, "nbf in 10 min")
+		}},
+		{"iat-future", "claims", wkIat, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"iat": b.now.Add(time.Hour).Unix(), "exp": b.now.Add(2 * time.Hour).Unix()}, "iat in 1 h (exp in 2 h)")
+		}},
+		{"sub-missing", "claims", wkSub, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"sub": nil}, "no sub")
+		}},
+		{"sub-empty", "claims", wkSub, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"sub": ""}, `sub ""`)
+		}},
+		{"sub-not-a-string", "claims", wkSub, func(b *secBuilder) (secToken, error) {
+			return b.trusted(map[string]any{"sub": 12345}, "sub 12345 (a number)")
+		}},
+		{"iss-wrong", "claims", wkIss, func(b *secBuilder) (secToken, error) {
+			t, err := b.trusted(map[string]any{"iss": "https://evil.authflow.test"}, "iss of another issuer")
+			if hs(b) {
+				t.expect, t.why = secExpectReport, "hs256: the app's tokens carry no iss and the backend is configured with no issuer, so nothing can be checked; observed for the record"
+			}
+			return t, err
+		}},
+		{"iss-missing", "claims", wkIss, func(b *secBuilder) (secToken, error) {
+			if _, ok := b.claims["iss"]; !ok {
+				return secNA("this mode's tokens carry no iss claim (hs256 app token), so there is nothing to remove")
+			}
+			return b.trusted(map[string]any{"iss": nil}, "no iss")
+		}},
+		{"aud-wrong", "claims", wkAud, func(b *secBuilder) (secToken, error) {
+			t, err := b.trusted(map[string]any{"aud": "https://other-service.authflow.test"}, "aud of another service")
+			if hs(b) {
+				t.expect, t.why = secExpectReport, "hs256: the app's tokens carry no aud and the backend is configured with no audience; RFC 7519 §4.1.3 says a present aud that does not name the recipient must be rejected; observed for the record"
+			}
+			return t, err
+		}},
+		{"aud-missing", "claims", wkAud, func(b *secBuilder) (secToken, error) {
+			if _, ok := b.claims["aud"]; !ok {
+				return secNA("this mode's tokens carry no aud claim (hs256 app token), so there is nothing to remove")
+			}
+			return b.trusted(map[string]any{"aud": nil}, "no aud")
+		}},
+		{"aud-list-without-ours", "claims", wkAud, func(b *secBuilder) (secToken, error) {
+			t, err := b.trusted(map[string]any{"aud": []string{"https://other-service.authflow.test", "https://third.authflow.test"}}, "aud a list that does not name us")
+			if hs(b) {
+				t.expect, t.why = secExpectReport, "hs256: no audience is configured (see aud-wrong); observed for the record"
+			}
+			return t, err
+		}},
+		{"type-not-access", "claims", "a token of another type (type claim) is accepted as an access token (RFC 8725 §3.11, ASVS 9.2.2)", func(b *secBuilder) (secToken, error) {
+			if _, ok := b.claims["type"]; !ok {
+				return secNA("this mode's tokens carry no type claim (Better Auth's jwt plugin), so there is no type to confuse")
+			}
+			t, err := b.trusted(map[string]any{"type": "refresh"}, `type "refresh" instead of "access"`)
+			t.expect, t.why = secExpectReport, "the contract does not say the backend checks the app token's type claim; observed for the record (ASVS 9.2.2 asks for it)"
+			return t, err
+		}},
+
+		// Malformed tokens.
+		{"segments-1", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			return fixtures.WithSegments(b.real, 1), "A's real token cut to its header segment", nil
+		})},
+		{"segments-2", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			return fixtures.WithSegments(b.real, 2), "A's real token cut to header.payload (no dot, no signature)", nil
+		})},
+		{"segments-4", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			return fixtures.WithSegments(b.real, 4), "A's real token plus a fourth segment", nil
+		})},
+		{"segments-5-jwe-shaped", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			return fixtures.WithSegments(b.real, 5), "A's real token plus two segments (JWE-shaped)", nil
+		})},
+		{"segments-empty", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			return fixtures.NewSecret(".."), `".." (three empty segments)`, nil
+		})},
+		{"bad-base64url", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			tok, err := fixtures.BadBase64URL(b.real)
+			return tok, "A's real token with '+', '/' and '=' in the payload segment", err
+		})},
+		{"header-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			tok, err := fixtures.RawHeaderSegment(b.real, []byte("not json"))
+			return tok, "A's real token with header base64url(\"not json\")", err
+		})},
+		{"header-json-array", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			tok, err := fixtures.RawHeaderSegment(b.real, []byte("[]"))
+			return tok, "A's real token with header base64url(\"[]\")", err
+		})},
+		{"payload-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			k := b.keys.Trusted
+			if k.IsZero() {
+				k = b.forge.EdDSA()
+			}
+			var header map[string]any
+			if k.Alg() == fixtures.AlgHS256 {
+				header = map[string]any{"typ": "JWT"}
+			}
+			tok, err := fixtures.SignPayload(k, []byte("not json"), header)
+			return tok, "payload \"not json\" signed with the " + k.String(), err
+		})},
+		{"oversized-64k", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+			k := b.untrusted()
+			tok, err := fixtures.Oversized(k, b.claims, nil, 64<<10)
+			return tok, fmt.Sprintf("A's claims plus a 64 KiB pad claim (%d bytes), signed with %s", tok.Len(), k), err
+		})},
+
+		// Where the credential comes from.
+		{"no-authorization-header", "transport", wkTransport, func(b *secBuilder) (secToken, error) {
+			return secToken{auth: secAuth{}, construction: "no Authorization header"}, nil
+		}},
+		{"bearer-empty", "transport", wkTransport, func(b *secBuilder) (secToken, error) {
+			return secToken{auth: secAuth{Header: true, Raw: secStr("Bearer ")}, construction: "the Bearer scheme with an empty credential"}, nil
+		}},
+		{"basic-scheme", "transport", wkTransport, func(b *secBuilder) (secToken, error) {
+			return secToken{auth: secAuth{Header: true, Raw: secStr("Basic dXNlcjpwYXNzd29yZA==")}, construction: "the Basic scheme (user:password) instead of Bearer"}, nil
+		}},
+		{"token-in-query", "transport", wkQueryToken, func(b *secBuilder) (secToken, error) {
+			return secToken{auth: secAuth{Query: "access_token=" + b.real.Value()}, construction: "A's real token as ?access_token=, no Authorization header"}, nil
+		}},
+		{"bearer-lowercase-scheme", "transport", "", func(b *secBuilder) (secToken, error) {
+			return secToken{auth: secAuth{Header: true, Raw: secStr("bearer " + b.real.Value())}, construction: "A's real token with the scheme spelled \"bearer\"",
+				expect: secExpectReport, why: "RFC 7235 §2.1 makes the scheme case-insensitive, so accepting is right; observed for the record"}, nil
+		}},
+	}
+}
+
+func secAlgNone(alg string) func(b *secBuilder) (secToken, error) {
+	return func(b *secBuilder) (secToken, error) {
+		tok, err := fixtures.Unsigned(alg, b.claims, nil)
+		return b.bearer(tok, fmt.Sprintf("A's claims, header alg %q, empty signature", alg)), err
+	}
+}
+
+func secMalformed(f func(b *secBuilder) (fixtures.Secret, string, error)) func(b *secBuilder) (secToken, error) {
+	return func(b *secBuilder) (secToken, error) {
+		tok, what, err := f(b)
+		t := b.bearer(tok, what)
+		t.malformed = true
+		return t, err
+	}
+}
+
+// TestSecurity_JWTAttackMatrix runs every case of secCases on threads.list and threads.create,
+// between two positive controls, and writes the report.
+func TestSecurity_JWTAttackMatrix(t *testing.T) {
+	track(t)
+	t.Parallel()
+	started := time.Now()
+	t.Cleanup(func() { secWriteReport(t) })
+	c := ctx(t)
+
+	forge, err := secForge()
+	require.NoError(t, err, "the forge's keys")
+	a := world.NewActor(t, "sec-a")
+	bUser := world.NewActor(t, "sec-b")
+	claims, err := fixtures.DecodeClaims(a.Token)
+	require.NoError(t, err, "A's token is a JWT")
+	head, err := fixtures.DecodeHeader(a.Token)
+	require.NoError(t, err)
+	kid, _ := head["kid"].(string)
+	keys := secLoadKeys(t, a.Auth, kid)
+	ks, ksErr := secKeyServerFor(t)
+	b := &secBuilder{
+		mode: world.T.TokenMode, forge: forge, keys: keys, real: a.Token, realB: bUser.Token, claims: claims,
+		a: a, b: bUser, now: time.Now(), ks: ks, ksErr: ksErr, nonce: secRandom(8),
+	}
+	if ks != nil {
+		t.Logf("key server: %s on the stack's network (admin %s), up in %s", ks.Internal, ks.Public, ks.Started.Round(time.Millisecond))
+	}
+	t.Logf("mode %s; trusted signer: %s; server JWKS key: %s", b.mode, secDescribe(keys.Trusted, keys.TrustedWhy), secDescribe(keys.ServerEdDSA, keys.ServerEdDSAWhy))
+	setup := time.Since(started)
+
+	private := []string{a.User.ID, a.Email}
+	order := 0
+	row := func(name, group, construction, expected, observed, result string) {
+		order++
+		secAddRow(secRow{Order: order, Case: name, Group: group, Construction: construction, Expected: expected, Observed: observed, Result: result})
+	}
+
+	// control-before: A's real token works, on both requests; remember the thread it creates.
+	var controlThread string
+	t.Run("case=control-before", func(t *testing.T) {
+		outs, thread := secControl(c, t, a.Token, "A's real token must work before the matrix")
+		controlThread = thread
+		row("control-before", "control", "A's real token as issued", "accept", secObserved(outs), secResult(t))
+	})
+
+	// The recorder sees a request made inside the stack's network (else "no fetch" proves nothing).
+	var cursor int64
+	t.Run("case=keyserver-sees-in-network-requests", func(t *testing.T) {
+		defer func() {
+			row("keyserver-sees-in-network-requests", "control", "the key server GETs its own alias URL from inside its container", "recorded", "", secResult(t))
+		}()
+		require.NoError(t, ksErr, "the key server is needed for the jku/x5u cases")
+		_, next, err := ks.Requests(c, 0)
+		require.NoError(t, err)
+		canary := "/canary/" + b.nonce
+		status, err := ks.SelfFetch(c, ks.Internal+canary)
+		require.NoError(t, err, "a GET of %s from inside the stack's network", ks.Internal+canary)
+		require.Equal(t, 404, status, "the canary path is not served, so 404")
+		reqs, next2, err := ks.Requests(c, next)
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(reqs, func(r secKeyRequest) bool { return r.Path == canary }),
+			"the key server must record a request that crossed the stack's network (got %v)", reqs)
+		cursor = next2
+		jwks, err := forge.JWKS()
+		require.NoError(t, err)
+		require.NoError(t, ks.Put(c, "/jku/"+b.nonce+"/jwks.json", "application/json", jwks))
+		serverKidJWKS, err := secJWKSUnderKID(forge.EdDSA(), keys.ServerKID)
+		require.NoError(t, err)
+		require.NoError(t, ks.Put(c, "/jku/"+b.nonce+"/jwks-server-kid.json", "application/json", serverKidJWKS))
+		require.NoError(t, ks.Put(c, "/x5u/"+b.nonce+"/cert.pem", "application/x-pem-file", forge.CertPEM()))
+	})
+
+	accepted := map[string]bool{}
+	cases := secCases()
+	matrixStart := time.Now()
+	for _, tc := range cases {
+		t.Run("case="+tc.name, func(t *testing.T) {
+			tk, err := tc.build(b)
+			if err != nil {
+				row(tc.name, tc.group, tk.construction, "reject", "could not build: "+err.Error(), "FAIL")
+				t.Fatalf("case=%s: build the token: %v", tc.name, err)
+			}
+			if tk.na {
+				row(tc.name, tc.group, "-", "n/a", "not run in "+b.mode+": "+tk.why, "n/a")
+				t.Logf("case=%s: n/a in token mode %s: %s", tc.name, b.mode, tk.why)
+				return
+			}
+			var outs []secOutcome
+			for _, rq := range secRequests {
+				r, err := secSend(c, tk.auth, rq.body)
+				var o secOutcome
+				switch tk.expect {
+				case secExpectAccept:
+					o = secJudgeAccepted(rq.name, rq.streaming, r, err, tk.why)
+				default:
+					o = secJudgeRejected(rq.name, r, err, tk.auth.Token, tk.malformed, tc.weakness, private)
+				}
+				outs = append(outs, o)
+				if o.Accepted && tk.expect == secExpectReject {
+					accepted[tc.name] = true
+				}
+			}
+			var fetched []string
+			if len(tk.fetchPaths) > 0 && ks != nil {
+				reqs, next, err := ks.Requests(c, cursor)
+				require.NoError(t, err, "read the key server's log")
+				cursor = next
+				for _, r := range reqs {
+					fetched = append(fetched, r.String())
+				}
+			}
+			expected := "reject"
+			switch tk.expect {
+			case secExpectAccept:
+				expected = "accept (" + tk.why + ")"
+			case secExpectReport:
+				expected = "report (" + tk.why + ")"
+			}
+			if len(tk.fetchPaths) > 0 {
+				expected += ", no fetch"
+			}
+			observed := secObserved(outs)
+			if len(tk.fetchPaths) > 0 {
+				if len(fetched) == 0 {
+					observed += "; key server: no request"
+				} else {
+					observed += fmt.Sprintf("; key server: %d request(s)", len(fetched))
+				}
+			}
+			if tk.expect == secExpectReport {
+				row(tc.name, tc.group, tk.construction, expected, observed, "report")
+				t.Logf("case=%s (report only, %s): %s", tc.name, tk.why, observed)
+				return
+			}
+			for _, o := range outs {
+				for _, p := range o.Problems {
+					t.Errorf("case=%s [%s]: %s\n  construction: %s", tc.name, o.Request, p, tk.construction)
+				}
+				if o.Status >= 500 {
+					t.Logf("%s", world.serviceLogs(8))
+				}
+			}
+			for _, f := range fetched {
+				t.Errorf("case=%s: the backend fetched the key URL the token points at: %s: the jku/x5u header is honoured: SSRF and key injection (RFC 8725 §3.10, ASVS 9.1.3)", tc.name, f)
+			}
+			row(tc.name, tc.group, tk.construction, expected, observed, secResult(t))
+		})
+	}
+	matrixTook := time.Since(matrixStart)
+
+	t.Run("case=no-outbound-fetch", func(t *testing.T) {
+		defer func() {
+			row("no-outbound-fetch", "control", "the key server's whole log after the matrix (+0.5 s for late fetches)", "no request", "", secResult(t))
+		}()
+		require.NoError(t, ksErr, "the key server")
+		time.Sleep(500 * time.Millisecond)
+		reqs, _, err := ks.Requests(c, cursor)
+		require.NoError(t, err)
+		for _, r := range reqs {
+			t.Errorf("the key server got a request during or after the matrix: %s: some token's jku/x5u was fetched (RFC 8725 §3.10)", r)
+		}
+	})
+
+	t.Run("case=control-after", func(t *testing.T) {
+		outs, _ := secControl(c, t, a.Token, "A's real token must still work after the matrix (no lockout, no corrupted state)")
+		var list *chatkit.Page[chatkit.Thread]
+		list, err := a.ChatKit.ListThreads(c, 50, "", "")
+		if err == nil && controlThread != "" && !slices.ContainsFunc(list.Data, func(th chatkit.Thread) bool { return th.ID == controlThread }) {
+			t.Errorf("control-after: A's thread from control-before (%s) is gone from threads.list: state was corrupted", controlThread)
+		}
+		if _, err := bUser.ChatKit.ListThreads(c, 5, "", ""); err != nil {
+			t.Errorf("control-after: B's real token no longer works: %v", err)
+		}
+		row("control-after", "control", "A's real token as issued (and B's), after every case", "accept; A's control thread still listed", secObserved(outs), secResult(t))
+	})
+
+	diagnosis := secDiagnose(accepted)
+	for _, d := range diagnosis {
+		t.Errorf("diagnosis: %s", d)
+		secAddNote("diagnosis: %s", d)
+	}
+	total := time.Since(started)
+	secAddNote("matrix timings: setup %s (sign-ups, forge keys, JWKS, key server), %d cases in %s, whole test %s",
+		setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
+	t.Logf("matrix: setup %s, %d cases in %s, total %s", setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
+	t.Logf("security report (artifacts/security-report-%s.md):\n%s", b.mode, secRenderReport())
+}
+
+// secControl sends tok on both requests and requires success; it returns the outcomes and the id
+// of the thread threads.create made.
+func secControl(c context.Context, t *testing.T, tok fixtures.Secret, why string) ([]secOutcome, string) {
+	t.Helper()
+	var outs []secOutcome
+	thread := ""
+	for _, rq := range secRequests {
+		r, err := secSend(c, secBearer(tok), rq.body)
+		o := secJudgeAccepted(rq.name, rq.streaming, r, err, why)
+		for _, p := range o.Problems {
+			t.Errorf("%s [%s]: %s\n%s", t.Name(), rq.name, p, world.serviceLogs(8))
+		}
+		if rq.streaming && r != nil {
+			if evs, err := r.Events(); err == nil {
+				for _, e := range evs {
+					if e.Type == chatkit.EventThreadCreated && e.Thread != nil {
+						thread = e.Thread.ID
+					}
+				}
+			}
+		}
+		outs = append(outs, o)
+	}
+	return outs, thread
+}
+
+func secObserved(outs []secOutcome) string {
+	var parts []string
+	for _, o := range outs {
+		parts = append(parts, o.short())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func secResult(t *testing.T) string {
+	if t.Failed() {
+		return "FAIL"
+	}
+	return "pass"
+}
+
+func secDescribe(k fixtures.SigningKey, why string) string {
+	if k.IsZero() {
+		return "none (" + why + ")"
+	}
+	return k.String()
+}
+
+// secJWKSUnderKID is a JWKS holding k's public key under kid (the server's), as an attacker
+// serves it at a jku URL.
+func secJWKSUnderKID(k fixtures.SigningKey, kid string) ([]byte, error) {
+	j, err := k.WithKID(kid).PublicJWK()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"keys": []any{j}})
+}
+
+// secDiagnose names the root cause behind a set of accepted cases, for the kill matrix.
+func secDiagnose(accepted map[string]bool) []string {
+	hit := func(names ...string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return accepted[n] })
+	}
+	var out []string
+	if hit("sig-stripped", "sig-corrupted", "sig-truncated", "sig-swapped", "claims-tampered-sub", "hs256-wrong-secret", "eddsa-forge-key-server-kid") {
+		out = append(out, "signatures are not verified: tokens with stripped, corrupted or foreign signatures are accepted (RFC 8725 §3.3, ASVS 9.1.1)")
+	}
+	if hit("alg-none-lowercase", "alg-none-capitalized", "alg-none-uppercase", "alg-none-mixedcase", "alg-empty") {
+		out = append(out, `unsigned tokens (alg "none") are accepted (RFC 8725 §3.1, ASVS 9.1.2)`)
+	}
+	if hit("exp-expired", "exp-missing") {
+		out = append(out, "expiry is not enforced: expired tokens and tokens without exp are accepted (ASVS 9.2.1)")
+	}
+	if hit("nbf-future", "iat-future") {
+		out = append(out, "nbf/iat are not enforced (ASVS 9.2.1)")
+	}
+	if hit("iss-wrong", "iss-missing", "aud-wrong", "aud-missing", "aud-list-without-ours") {
+		out = append(out, "issuer/audience are not enforced (RFC 8725 §3.8-3.9)")
+	}
+	return out
+}
