@@ -359,6 +359,9 @@ func (s *Session) cleanup() {
 		if err != nil {
 			t.Logf("browser artifacts%s: %v", label, err)
 		}
+		if note := s.networkChangedNote(); note != "" {
+			t.Log(note)
+		}
 		if len(files) > 0 {
 			msg := fmt.Sprintf("browser artifacts%s: %s\n  %s", label, s.opts.ArtifactsDir, strings.Join(files, "\n  "))
 			if trace := filepath.Join(s.opts.ArtifactsDir, "trace.zip"); contains(files, "trace.zip") {
@@ -375,6 +378,23 @@ func (s *Session) cleanup() {
 	if err := within(closeTimeout, func() error { return s.Context.Close() }); err != nil {
 		t.Logf("browser: close the context: %v", err)
 	}
+}
+
+// networkChangedNote explains requests that Chromium aborted with net::ERR_NETWORK_CHANGED: it does
+// that to connections being set up when the host's network configuration changes, e.g. when Docker
+// creates or removes a container or network while the test runs. That is the environment, not the app.
+func (s *Session) networkChangedNote() string {
+	failed := s.Net.Filter(func(r Request) bool { return strings.Contains(r.Failure, "ERR_NETWORK_CHANGED") })
+	if len(failed) == 0 {
+		return ""
+	}
+	lines := make([]string, len(failed))
+	for i, r := range failed {
+		lines[i] = r.String()
+	}
+	return fmt.Sprintf("browser: note: %d request(s) failed with net::ERR_NETWORK_CHANGED. Chromium aborts connections "+
+		"being set up when the host's network changes (Docker started or removed a container or network during the "+
+		"test); if the failure follows from these, it is the environment, not the app:\n  %s", len(failed), strings.Join(lines, "\n  "))
 }
 
 // stopTracing stops the trace into path ("" discards it).
