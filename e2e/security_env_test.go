@@ -428,8 +428,13 @@ func secRenderReport() string {
 	return b.String()
 }
 
+// secWriteMu makes render+write one step, so the last writer always writes everything recorded.
+var secWriteMu sync.Mutex
+
 // secWriteReport writes the report to artifacts/security-report-<mode>.md.
 func secWriteReport(t *testing.T) {
+	secWriteMu.Lock()
+	defer secWriteMu.Unlock()
 	dir := artifactsDir()
 	if dir == "" {
 		return

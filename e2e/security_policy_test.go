@@ -1,0 +1,302 @@
+package e2e
+
+// Policy cases of the security suite: measured and reported, not assumed. How long a token stays
+// usable after sign-out (ASVS 7.4.1) and after the user is deleted (ASVS 7.4.2), and how much
+// leeway the backend gives on exp and nbf (ASVS 9.2.1). Each figure goes to the test log and the
+// report; a target may bound them with app.budgets (token_after_signout, token_after_user_delete,
+// exp_leeway, nbf_leeway), and the test fails past the budget.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
+)
+
+// secProbe sends tok on both requests and says which accepted it.
+func secProbe(c context.Context, tok fixtures.Secret) (accepted bool, observed string) {
+	var parts []string
+	for _, rq := range secRequests {
+		r, err := secSend(c, secBearer(tok), rq.body)
+		switch {
+		case r == nil:
+			parts = append(parts, fmt.Sprintf("%s no answer (%v)", rq.name, err))
+		case r.Status >= 200 && r.Status < 300:
+			accepted = true
+			parts = append(parts, fmt.Sprintf("%s %d", rq.name, r.Status))
+		default:
+			parts = append(parts, fmt.Sprintf("%s %d", rq.name, r.Status))
+		}
+	}
+	return accepted, strings.Join(parts, ", ")
+}
+
+// secListAccepts sends tok on threads.list only (for the leeway sweeps).
+func secListAccepts(c context.Context, tok fixtures.Secret) (bool, int) {
+	r, err := secSend(c, secBearer(tok), secRequests[0].body)
+	if err != nil || r == nil {
+		return false, 0
+	}
+	return r.Status >= 200 && r.Status < 300, r.Status
+}
+
+// secTokenExp returns the token's exp.
+func secTokenExp(t *testing.T, tok fixtures.Secret) time.Time {
+	t.Helper()
+	claims, err := fixtures.DecodeClaims(tok)
+	require.NoError(t, err)
+	exp, ok := claims["exp"].(float64)
+	require.True(t, ok, "the app's token has a numeric exp")
+	return time.Unix(int64(exp), 0)
+}
+
+// secKeysFor loads the mode's keys for the actor's token.
+func secKeysFor(t *testing.T, a *Actor) *secKeys {
+	t.Helper()
+	head, err := fixtures.DecodeHeader(a.Token)
+	require.NoError(t, err)
+	kid, _ := head["kid"].(string)
+	return secLoadKeys(t, a.Auth, kid)
+}
+
+// secExpiryCheck says whether the backend rejects a token that expired an hour ago (signed as the
+// app signs), which bounds any "accepted until exp" window. known is false when no trusted key.
+func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (enforced, known bool) {
+	if keys.Trusted.IsZero() {
+		return false, false
+	}
+	now := time.Now()
+	tok, err := fixtures.Sign(keys.Trusted, secClaims(claims, map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), nil)
+	if err != nil {
+		return false, false
+	}
+	ok, _ := secListAccepts(c, tok)
+	return !ok, true
+}
+
+// secWindow measures how long a token stays usable after an event (sign-out, deletion) and
+// reports it against budget key.
+func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure, budgetKey, event string, after func()) {
+	t.Helper()
+	claims, err := fixtures.DecodeClaims(a.Token)
+	require.NoError(t, err)
+	ok, obs := secProbe(c, a.Token)
+	require.True(t, ok, "%s: A's token must work before the %s (%s)\n%s", figure, event, obs, world.serviceLogs(8))
+
+	after()
+	at := time.Now()
+	acc0, obs0 := secProbe(c, a.Token)
+	time.Sleep(2 * time.Second)
+	acc2, obs2 := secProbe(c, a.Token)
+	exp := secTokenExp(t, a.Token)
+	remaining := exp.Sub(at).Round(time.Second)
+	enforced, known := secExpiryCheck(c, keys, claims)
+
+	budget, hasBudget := secBudget(t, budgetKey)
+	var value, note string
+	var window time.Duration
+	unbounded := false
+	switch {
+	case !acc0 && !acc2:
+		value = fmt.Sprintf("rejected right after the %s (%s) and at +2s (%s)", event, obs0, obs2)
+	case acc0 && !acc2:
+		window = 2 * time.Second
+		value = fmt.Sprintf("accepted right after the %s (%s), rejected at +2s (%s): revoked within 2 s", event, obs0, obs2)
+	default:
+		window = remaining
+		value = fmt.Sprintf("accepted right after the %s (%s) and at +2s (%s); exp is %s away, so the token stays usable for %s", event, obs0, obs2, remaining, remaining)
+		switch {
+		case known && !enforced:
+			unbounded = true
+			value = fmt.Sprintf("accepted right after the %s (%s) and at +2s (%s); expired tokens are accepted too, so the token stays usable indefinitely", event, obs0, obs2)
+		case !known:
+			note = "exp enforcement could not be checked (" + keys.TrustedWhy + "), so the window assumes exp is enforced"
+		default:
+			note = "window = time left until exp (an hour-expired token is rejected, so exp bounds it; see exp_leeway for the slack)"
+		}
+	}
+	result := "report"
+	if hasBudget {
+		result = "pass"
+		if unbounded || window > budget {
+			result = "FAIL"
+			w := window.String()
+			if unbounded {
+				w = "unbounded"
+			}
+			t.Errorf("%s: a token stays usable for %s after the %s, budget app.budgets.%s = %s: %s (ASVS 7.4.1/7.4.2: logout and account deletion must end access for downstream relying parties)",
+				figure, w, event, budgetKey, budget, value)
+		}
+	}
+	t.Logf("%s: %s [budget %s: %s]", figure, value, secBudgetCell(budget, hasBudget), result)
+	if note != "" {
+		t.Logf("%s: %s", figure, note)
+	}
+	secAddFigure(secFigure{Name: figure, Value: value, Budget: secBudgetCell(budget, hasBudget), Result: result, Note: note})
+}
+
+// TestSecurity_TokenAfterSignOut measures whether a signed-out user's token still opens the ChatKit
+// backend, and for how long (ASVS 7.4.1).
+func TestSecurity_TokenAfterSignOut(t *testing.T) {
+	track(t)
+	t.Parallel()
+	t.Cleanup(func() { secWriteReport(t) })
+	c := ctx(t)
+	a := world.NewActor(t, "sec-signout")
+	keys := secKeysFor(t, a)
+	secWindow(t, c, a, keys, "token after sign-out (ASVS 7.4.1)", secBudgetAfterSignOut, "sign-out", func() {
+		require.NoError(t, a.Auth.SignOut(c), "sign-out")
+		_, _, err := a.Auth.Token(c)
+		require.Error(t, err, "after sign-out the token route must refuse to issue a new token (else the sign-out did not happen)")
+	})
+}
+
+// TestSecurity_TokenAfterUserDelete deletes the user's rows from the database and measures whether
+// the user's token still opens the ChatKit backend (ASVS 7.4.2).
+func TestSecurity_TokenAfterUserDelete(t *testing.T) {
+	track(t)
+	t.Parallel()
+	t.Cleanup(func() { secWriteReport(t) })
+	c := ctx(t)
+	a := world.NewActor(t, "sec-deleted")
+	keys := secKeysFor(t, a)
+	secWindow(t, c, a, keys, "token after user deletion (ASVS 7.4.2)", secBudgetAfterUserDelete, "user's deletion", func() {
+		tx, err := world.DB.Pool().Begin(c)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(c) }()
+		// Better Auth's default schema; dependants first in case the foreign keys do not cascade.
+		for _, q := range []string{`DELETE FROM session WHERE "userId" = $1`, `DELETE FROM account WHERE "userId" = $1`} {
+			_, err := tx.Exec(c, q, a.User.ID)
+			require.NoError(t, err, "delete the user's dependent rows: %s", q)
+		}
+		tag, err := tx.Exec(c, `DELETE FROM "user" WHERE id = $1`, a.User.ID)
+		require.NoError(t, err, "delete the user row")
+		require.EqualValues(t, 1, tag.RowsAffected(), "exactly one user row deleted")
+		require.NoError(t, tx.Commit(c))
+		_, err = world.DB.UserByEmail(c, a.Email)
+		require.ErrorIs(t, err, dbprobe.ErrNotFound, "the user row is gone")
+	})
+}
+
+// secLeewayProbes are how far past (exp) or before (nbf) the probes are.
+var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 60 * time.Second, 120 * time.Second}
+
+// TestSecurity_ClockSkewLeeway measures the largest expired-by (exp) and not-yet-valid-by (nbf)
+// offset the backend still accepts, with tokens signed as the app signs them (hs256: the shared
+// secret; jwks: the web's key recovered from its jwks table, n/a when that is impossible).
+func TestSecurity_ClockSkewLeeway(t *testing.T) {
+	track(t)
+	t.Parallel()
+	t.Cleanup(func() { secWriteReport(t) })
+	c := ctx(t)
+	a := world.NewActor(t, "sec-leeway")
+	keys := secKeysFor(t, a)
+	claims, err := fixtures.DecodeClaims(a.Token)
+	require.NoError(t, err)
+
+	for _, lw := range []struct {
+		name, budgetKey, claim, asvs string
+		set                          func(now time.Time, d time.Duration) map[string]any
+	}{
+		{"exp leeway", secBudgetExpLeeway, "exp", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
+			return map[string]any{"exp": now.Add(-d).Unix(), "iat": now.Add(-10 * time.Minute).Unix()}
+		}},
+		{"nbf leeway", secBudgetNbfLeeway, "nbf", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
+			return map[string]any{"nbf": now.Add(d).Unix()}
+		}},
+	} {
+		t.Run("case="+strings.ReplaceAll(lw.name, " ", "-"), func(t *testing.T) {
+			figure := fmt.Sprintf("%s (%s)", lw.name, lw.asvs)
+			budget, hasBudget := secBudget(t, lw.budgetKey)
+			if keys.Trusted.IsZero() {
+				why := "n/a in token mode " + world.T.TokenMode + ": no token can be signed as the app signs (" + keys.TrustedWhy + ")"
+				t.Logf("%s: %s", figure, why)
+				secAddFigure(secFigure{Name: figure, Value: "n/a", Budget: secBudgetCell(budget, hasBudget), Result: "n/a", Note: why})
+				return
+			}
+			probes := append([]time.Duration(nil), secLeewayProbes...)
+			if hasBudget && !containsDuration(probes, budget+time.Second) {
+				probes = append(probes, budget+time.Second) // the direct check: just past the budget must be rejected
+			}
+			var largest time.Duration
+			var smallestRejected time.Duration = -1
+			var obs []string
+			for _, d := range probes {
+				now := time.Now()
+				tok, err := fixtures.Sign(keys.Trusted, secClaims(claims, lw.set(now, d)), nil)
+				require.NoError(t, err)
+				ok, status := secListAccepts(c, tok)
+				mark := "rejected"
+				if ok {
+					mark = "accepted"
+					if d > largest {
+						largest = d
+					}
+				} else if smallestRejected < 0 || d < smallestRejected {
+					smallestRejected = d
+				}
+				obs = append(obs, fmt.Sprintf("%s by %s: %s (%d)", lw.claim, d, mark, status))
+			}
+			var value string
+			monotonic := smallestRejected < 0 || largest < smallestRejected
+			switch {
+			case largest == 0:
+				value = fmt.Sprintf("< %s: no probe accepted", probes[0])
+			case smallestRejected < 0:
+				value = fmt.Sprintf(">= %s: every probe accepted (%s looks unchecked)", largest, lw.claim)
+			default:
+				value = fmt.Sprintf(">= %s and < %s", largest, smallestRejected)
+			}
+			if !monotonic {
+				value += " (not monotonic: accepted past a rejected offset)"
+			}
+			note := strings.Join(obs, "; ") + "; signed with the " + keys.Trusted.String()
+			result := "report"
+			if hasBudget {
+				result = "pass"
+				if largest > budget || (smallestRejected < 0 && largest >= budget) {
+					result = "FAIL"
+					t.Errorf("%s: the backend accepts tokens %s by %s, past the budget app.budgets.%s = %s (%s)", figure,
+						map[string]string{"exp": "expired", "nbf": "not yet valid"}[lw.claim], largest, lw.budgetKey, budget, note)
+				}
+			}
+			assert.True(t, monotonic, "%s: acceptance is not monotonic in the offset: %s", figure, note)
+			t.Logf("%s: %s [budget %s: %s]; %s", figure, value, secBudgetCell(budget, hasBudget), result, note)
+			secAddFigure(secFigure{Name: figure, Value: value, Budget: secBudgetCell(budget, hasBudget), Result: result, Note: note})
+		})
+	}
+}
+
+func containsDuration(ds []time.Duration, d time.Duration) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSecurity_BudgetsParse checks the parsing of app.budgets (no stack use).
+func TestSecurity_BudgetsParse(t *testing.T) {
+	track(t)
+	t.Parallel()
+	got, err := secParseBudgets("t.yaml", map[string]string{
+		"token_after_signout": "30m", "exp_leeway": " 60s ", "nbf_leeway": "0s", "p95_latency": "whatever",
+	})
+	require.NoError(t, err, "other suites' budget keys are not ours to parse")
+	assert.Equal(t, map[string]time.Duration{"token_after_signout": 30 * time.Minute, "exp_leeway": time.Minute, "nbf_leeway": 0}, got)
+
+	for _, bad := range []string{"30", "soon", "-1m", ""} {
+		_, err := secParseBudgets("t.yaml", map[string]string{"token_after_user_delete": bad})
+		require.Error(t, err, "%q", bad)
+		assert.Contains(t, err.Error(), "t.yaml: app.budgets.token_after_user_delete")
+		assert.Contains(t, err.Error(), "is not a duration")
+	}
+}
