@@ -6,6 +6,7 @@ GO ?= go
 MODES ?= hs256 jwks
 ART := artifacts
 GOTESTSUM := $(GO) tool gotestsum --format testname
+SUMMARIZE := $(GO) run ./internal/report/cmd/summarize
 E2E_TIMEOUT ?= 20m
 
 export TESTCONTAINERS_RYUK_DISABLED ?= true
@@ -16,13 +17,20 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 setup:
 	@bash scripts/setup.sh
 
-# The e2e suite (API, browser and security tests) against the reference stack, once per token mode.
+# The e2e suite (API, browser and security tests) against the reference stack, once per token mode
+# (AUTHFLOW_SHARD=i/n runs one shard of it). JUnit XML and `go test -json` go to artifacts/; then the run
+# summary (artifacts/summary.md, and $GITHUB_STEP_SUMMARY in GitHub Actions) names the first failure
+# and fails a run in which no test executed.
 e2e: setup
-	@mkdir -p $(ART); rc=0; for m in $(MODES); do \
-	  echo "=== e2e, token mode $$m"; \
+	@mkdir -p $(ART); rc=0; runs=; junits=; for m in $(MODES); do \
+	  echo "=== e2e, token mode $$m$${AUTHFLOW_SHARD:+, shard $$AUTHFLOW_SHARD}"; \
+	  rm -f $(ART)/junit-e2e-$$m.xml $(ART)/e2e-$$m.json; \
 	  AUTHFLOW_TOKEN_MODE=$$m $(GOTESTSUM) --junitfile $(ART)/junit-e2e-$$m.xml --jsonfile $(ART)/e2e-$$m.json \
-	    -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) || rc=1; \
-	done; exit $$rc
+	    --junitfile-project-name authflow-e2e-$$m -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) || rc=1; \
+	  runs="$$runs $(ART)/e2e-$$m.json"; junits="$$junits -junit $(ART)/junit-e2e-$$m.xml"; \
+	done; \
+	$(SUMMARIZE) -title "authflow e2e" -o $(ART)/summary.md $$junits $$runs || rc=1; \
+	exit $$rc
 
 # Unit and component tests: everything but the e2e suites.
 unit: setup
@@ -34,11 +42,17 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool actionlint
 
-# The kill matrix: the e2e suite must fail, for the right reason, against every fault switch.
+# The kill matrix: the e2e suite must fail, for the right reason, against every fault switch; the clean
+# stack must pass and leak no secret; the shards partition the suite; the browser suite passes through a
+# browser server on loopback. Prints the kill table (artifacts/kill-matrix.md).
 killmatrix: setup
-	@mkdir -p $(ART)
+	@mkdir -p $(ART); rm -f $(ART)/kill-matrix.md; rc=0; \
 	$(GOTESTSUM) --junitfile $(ART)/junit-killmatrix.xml --jsonfile $(ART)/killmatrix.json -- \
-	  ./e2e/killmatrix/ -count=1 -timeout 30m -v
+	  ./e2e/killmatrix/ -count=1 -timeout 30m -v || rc=1; \
+	if [ -f $(ART)/kill-matrix.md ]; then echo; cat $(ART)/kill-matrix.md; fi; \
+	$(SUMMARIZE) -title "authflow kill matrix" -o $(ART)/summary-killmatrix.md -extra $(ART)/kill-matrix.md \
+	  -junit $(ART)/junit-killmatrix.xml $(ART)/killmatrix.json || rc=1; \
+	exit $$rc
 
 test: setup lint unit e2e killmatrix
 
