@@ -140,3 +140,10 @@ func TestPlaywrightSelectorRewritesLabel(t *testing.T) {
 		assert.Equal(t, want, playwrightSelector(in), in)
 	}
 }
+
+func TestRequestStringSurvivesRedaction(t *testing.T) {
+	r := Request{Seq: 3, Kind: KindChatKit, Method: "POST", URL: "http://localhost:1/chatkit", Status: 200, Bearer: true, Took: 35 * time.Millisecond}
+	s := (&Session{secrets: map[string]bool{}}).scrub(r.String())
+	assert.Equal(t, r.String(), s)
+	assert.Contains(t, s, "[bearer] 35ms")
+}

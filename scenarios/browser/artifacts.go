@@ -68,7 +68,7 @@ func (s *Session) WriteArtifacts(dir string) ([]string, error) {
 
 	write("console.txt", s.Console.String())
 	write("network.txt", "# one line per request to the app: seq, start, kind, method, URL (query redacted), result, "+
-		"auth (bearer = a Bearer Authorization header was sent; its value is never recorded), time to the answer\n"+s.Net.String())
+		"[bearer] when a Bearer-scheme Authorization header was sent (its value is never recorded), time to the answer\n"+s.Net.String())
 	info := fmt.Sprintf("test: %s\nsession: %s\nwritten: %s\nweb: %s\nchatkit: %s\npages:\n  %s\n",
 		s.t.Name(), orDash(s.opts.Name), time.Now().UTC().Format(time.RFC3339), s.App.WebOrigin(), s.App.ChatKitURL(),
 		strings.Join(pageURLs, "\n  "))

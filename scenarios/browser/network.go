@@ -48,7 +48,8 @@ func (r Request) Done() bool { return r.Status != 0 || r.Failure != "" }
 // OK reports a 2xx answer.
 func (r Request) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
-// String is one line of the network log: "#3 +1.20s chatkit POST <url> -> 200 bearer 35ms".
+// String is one line of the network log: "#3 +1.20s chatkit POST <url> -> 200 [bearer] 35ms". (The
+// markers are bracketed so that redaction, which masks the word after "Bearer ", leaves them alone.)
 func (r Request) String() string {
 	res := "pending"
 	switch {
@@ -57,12 +58,12 @@ func (r Request) String() string {
 	case r.Status != 0:
 		res = fmt.Sprint(r.Status)
 	}
-	auth := "no-auth"
+	auth := "[no-authz]"
 	switch {
 	case r.Bearer:
-		auth = "bearer"
+		auth = "[bearer]"
 	case r.Authorization:
-		auth = "auth-other"
+		auth = "[other-authz]"
 	}
 	s := fmt.Sprintf("#%d +%.2fs %-7s %s %s -> %s %s", r.Seq, r.At.Seconds(), r.Kind, r.Method, r.URL, res, auth)
 	if r.Done() {
