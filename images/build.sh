@@ -107,7 +107,8 @@ save_cached() {
 
 # one image from a copy of the base rootfs: install, strip, import, layer
 build_image() {
-	local name=$1 root=$2 t0 t1 log="$LOGDIR/$name.log"
+	local name=$1 root=$2 t0 t1 log
+	log="$LOGDIR/$name.log"
 	t0=$(af_now)
 	img_prepare "$name" "$root"
 	# shellcheck disable=SC2046
@@ -139,7 +140,12 @@ for name in "${want[@]}"; do
 	tag=$(img_tag "$name")
 	if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
 		if [ "$(label_of "$tag" org.authflow.recipe)" = "$(img_recipe "$name")" ]; then
-			af_log "$name: $tag is present and current"; continue
+			af_log "$name: $tag is present and current"
+			# fill an empty save cache from the present image
+			if [ -n "${AUTHFLOW_IMAGE_CACHE:-}" ] && [ ! -s "$(cache_file "$name")" ]; then
+				LOGDIR=$AF_WORK_ROOT save_cached "$name"
+			fi
+			continue
 		fi
 		if docker image inspect "$(img_rootfs_tag "$name")" >/dev/null 2>&1; then
 			LOGDIR=$AF_WORK_ROOT; af_log "$name: $tag is from an older Dockerfile/entrypoint, rebuilding its layer"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # settings used by the scripts that source this file
 # Shared helpers for the local base images (sourced by images/build.sh).
 # Builds Debian trixie root filesystems with debootstrap from the mirror this machine's apt already uses.
 
@@ -56,7 +57,7 @@ af_mirrors() {
 	if [ -z "$DEBIAN_MIRROR" ]; then
 		while read -r uri suite; do
 			[ -n "$uri" ] || continue
-			case "$suite" in *-security | *-backports | *-updates | *-proposed-updates) continue ;; esac
+			case "$suite" in *-security | *-backports | *-updates) continue ;; esac
 			if [ -n "$codename" ] && [ "$suite" != "$codename" ]; then continue; fi
 			DEBIAN_MIRROR=${uri%/}; break
 		done <<<"$srcs"
@@ -152,7 +153,7 @@ af_rm_rootfs() {
 	local d=$1 m
 	[ -n "$d" ] && [ -d "$d" ] || return 0
 	d=$(cd "$d" && pwd -P)
-	for m in $(awk -v p="$d/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do
+	awk -v p="$d/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || :
 	done
 	if awk -v p="$d/" 'index($2, p) == 1 {found=1} END {exit !found}' /proc/mounts; then

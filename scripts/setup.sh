@@ -38,6 +38,13 @@ IS_DEBIAN=0; [ "$(. /etc/os-release 2>/dev/null && echo "${ID:-}")" = debian ] &
 if [ "$IS_ROOT" = 1 ]; then LOG_DIR=/var/log/authflow; else LOG_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/authflow/logs; fi
 mkdir -p "$LOG_DIR"
 
+# one setup at a time (make targets may run it concurrently); the warm path holds the lock for < 1 s
+exec 8>"$LOG_DIR/setup.lock"
+if ! flock -n 8; then
+	echo "setup: another setup is running (lock $LOG_DIR/setup.lock); waiting for it"
+	flock 8
+fi
+
 # ---- output ------------------------------------------------------------------------------------------
 T_SETUP=$EPOCHREALTIME
 STEP=; T_STEP=
@@ -68,11 +75,14 @@ apt_install() {
 	if [ "$need_update" = 1 ]; then
 		apt-get update >>"$LOG_DIR/apt.log" 2>&1 || { tail -n 15 "$LOG_DIR/apt.log" >&2; return 1; }
 	fi
-	if ! apt-get install -y -q --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1; then
-		apt-get update >>"$LOG_DIR/apt.log" 2>&1 &&
-			apt-get install -y -q --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 ||
-			{ tail -n 15 "$LOG_DIR/apt.log" >&2; return 1; }
+	apt-get install -y -q --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 && return 0
+	# stale package lists (404 on a superseded .deb): refresh once and retry
+	if apt-get update >>"$LOG_DIR/apt.log" 2>&1 &&
+		apt-get install -y -q --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1; then
+		return 0
 	fi
+	tail -n 15 "$LOG_DIR/apt.log" >&2
+	return 1
 }
 
 # version_ge A B: A >= B (dotted versions)
@@ -89,13 +99,17 @@ start_dockerd() {
 		note "mounted cgroups (cgroupfs-mount)"
 	fi
 	# a dockerd that died leaves its pid file behind, and a new one refuses to start
-	local pidf=/var/run/docker.pid
-	if [ -s "$pidf" ] && ! kill -0 "$(cat "$pidf")" 2>/dev/null; then rm -f "$pidf"; fi
+	local pidf=/var/run/docker.pid pid
+	if [ -s "$pidf" ]; then
+		pid=$(cat "$pidf")
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ]; then rm -f "$pidf"; fi
+	fi
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
 		systemctl start docker
 		return
 	fi
-	setsid nohup dockerd >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+	# 8>&-: the daemon must not inherit (and hold forever) the setup lock
+	setsid nohup dockerd >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null 8>&- &
 	DOCKERD_PID=$!
 }
 
@@ -333,7 +347,7 @@ images_start() {
 	fi
 	note "no official image for ${IMG_TODO[*]} (no registry, see $LOG_DIR/pull.log): building authflow.local images in the background (log: $LOG_DIR/images-build.log)"
 	# own session: on failure or Ctrl-C, on_exit stops the whole build (debootstrap included)
-	setsid bash images/build.sh "${IMG_TODO[@]}" >"$LOG_DIR/images-build.log" 2>&1 </dev/null &
+	setsid bash images/build.sh "${IMG_TODO[@]}" >"$LOG_DIR/images-build.log" 2>&1 </dev/null 8>&- &
 	IMG_PID=$!
 }
 
@@ -350,9 +364,9 @@ images_finish() {
 		done
 		IMG_DID+=("built ${IMG_TODO[*]}")
 	fi
-	local did="ok"
-	[ ${#IMG_DID[@]} = 0 ] || did=$(join_ ", " "${IMG_DID[@]}")
-	done_ "$did; postgres -> $RES_PG, node -> $RES_NODE"
+	local summary=ok
+	[ ${#IMG_DID[@]} = 0 ] || summary=$(join_ ", " "${IMG_DID[@]}")
+	done_ "$summary; postgres -> $RES_PG, node -> $RES_NODE"
 }
 
 # a failing step must not leave the background build running

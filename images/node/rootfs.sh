@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2016 # settings used by images/build.sh; dpkg-query formats are literal
 # What images/build.sh puts into the node rootfs on top of the shared trixie minbase.
 # Sourced; defines NODE_* settings and node_rootfs_prepare / node_rootfs_finish.
 
