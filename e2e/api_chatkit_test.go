@@ -6,7 +6,9 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 // historyBudget is the spec's bound for loading a 100-message history (get_by_id + items.list).
@@ -543,8 +546,9 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 }
 
 // TestChatKit_RequestsWithoutAValidTokenAreRefused sends a JSON and a streaming request with no
-// token, a malformed one, a token whose sub was changed, and one signed by another key: 401 with
-// WWW-Authenticate: Bearer, before any stream byte.
+// token, a malformed one, a token whose sub was changed, one signed by another key, an unsigned
+// alg "none" token and (hs256) an expired one: 401 with WWW-Authenticate: Bearer, before any
+// stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	track(t)
 	t.Parallel()
@@ -565,8 +569,9 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 		otherKey, err = fixtures.MintEdDSA(priv, claims, map[string]any{"kid": hdr["kid"]})
 	}
 	require.NoError(t, err)
-
-	for _, tc := range []struct {
+	unsigned, err := fixtures.MintUnsigned("none", claims, map[string]any{"kid": hdr["kid"]})
+	require.NoError(t, err)
+	cases := []struct {
 		name string
 		auth string
 	}{
@@ -574,7 +579,17 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 		{"case=malformed-bearer", "Bearer not-a-jwt"},
 		{"case=changed-sub", "Bearer " + changed.Value()},
 		{"case=signed-by-another-key", "Bearer " + otherKey.Value()},
-	} {
+		{"case=alg-none", "Bearer " + unsigned.Value()},
+	}
+	if world.T.TokenMode == targets.ModeHS256 { // only the shared secret lets the harness sign an expired token
+		expired := maps.Clone(claims)
+		expired["iat"], expired["exp"] = time.Now().Add(-90*time.Minute).Unix(), time.Now().Add(-time.Hour).Unix()
+		tok, err := fixtures.MintHS256(world.Secret, expired, nil)
+		require.NoError(t, err)
+		cases = append(cases, struct{ name, auth string }{"case=expired", "Bearer " + tok.Value()})
+	}
+
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			for _, body := range []chatkit.Request{
@@ -591,4 +606,61 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken sends the browser's preflight for a
+// ChatKit POST from the web app's origin (which sends Authorization): the backend must allow that
+// origin and the Authorization header, and must not allow a foreign origin.
+func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
+	track(t)
+	origin := func(raw string) string {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		return u.Scheme + "://" + u.Host
+	}
+	appOrigin := origin(world.T.App.WebURL)
+	if appOrigin == origin(world.T.App.ChatKitURL) {
+		t.Skipf("the ChatKit endpoint is on the app's origin %s: the browser sends no preflight", appOrigin)
+	}
+	t.Parallel()
+	preflight := func(t *testing.T, from string) *http.Response {
+		req, err := http.NewRequestWithContext(ctx(t), http.MethodOptions, world.T.App.ChatKitURL, nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", from)
+		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := (&http.Client{Timeout: requestTimeout}).Do(req)
+		require.NoError(t, err, "OPTIONS %s", world.T.App.ChatKitURL)
+		_ = resp.Body.Close()
+		return resp
+	}
+	t.Run("case=app-origin-allowed", func(t *testing.T) {
+		t.Parallel()
+		resp := preflight(t, appOrigin)
+		assert.True(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "the preflight from the app is answered 2xx, got %d", resp.StatusCode)
+		assert.Contains(t, []string{appOrigin, "*"}, resp.Header.Get("Access-Control-Allow-Origin"), "the app's origin is allowed")
+		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+		assert.True(t, allowed == "*" || slices.Contains(splitList(allowed), "authorization"),
+			"the browser may only send the token if Access-Control-Allow-Headers lists Authorization, got %q", allowed)
+		methods := strings.ToUpper(resp.Header.Get("Access-Control-Allow-Methods"))
+		assert.True(t, methods == "*" || slices.Contains(splitList(methods), "POST"), "POST is allowed, got %q", methods)
+	})
+	t.Run("case=foreign-origin-not-allowed", func(t *testing.T) {
+		t.Parallel()
+		resp := preflight(t, "http://attacker.invalid")
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		assert.NotEqual(t, "http://attacker.invalid", got, "a foreign origin must not be allowed to call the backend")
+		assert.NotEqual(t, "*", got, "a wildcard origin lets any site call the backend with a stolen token")
+	})
+}
+
+// splitList splits a comma-separated header value into trimmed elements.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
