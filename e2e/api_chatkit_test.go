@@ -193,8 +193,8 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	t.Parallel()
 	a := world.NewActor(t, "list")
 	var created []string // oldest first
-	for i := range 5 {
-		created = append(created, apiNewThread(t, a.ChatKit, fmt.Sprintf("thread %d of the list test", i+1)).ThreadID)
+	for range 5 {        // "list tasks" gets a short reply: the threads, not their text, matter here
+		created = append(created, apiNewThread(t, a.ChatKit, fixtures.MsgListTasks).ThreadID)
 	}
 	newestFirst := slices.Clone(created)
 	slices.Reverse(newestFirst)
@@ -350,8 +350,8 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	t.Parallel()
 	c := ctx(t)
 	a := world.NewActor(t, "delete")
-	keep := apiNewThread(t, a.ChatKit, "a thread to keep")
-	gone := apiNewThread(t, a.ChatKit, "a thread to delete")
+	keep := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to keep"))
+	gone := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
 
 	for _, tc := range []struct {
