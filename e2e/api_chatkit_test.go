@@ -193,7 +193,8 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	t.Parallel()
 	a := world.NewActor(t, "list")
 	var created []string // oldest first
-	for range 5 {        // "list tasks" gets a short reply: the threads, not their text, matter here
+	// "list tasks" gets a short reply: the threads matter here, not their text.
+	for range 5 {
 		created = append(created, apiNewThread(t, a.ChatKit, fixtures.MsgListTasks).ThreadID)
 	}
 	newestFirst := slices.Clone(created)
