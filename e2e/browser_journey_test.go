@@ -54,8 +54,7 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 
 	require.NoError(t, s.SignUpPage().SignUp(u))
 	require.NoError(t, s.WaitForPage(browser.PageChat), "after sign-up the app opens the chat page")
-	openChatReady := s.ChatPage()
-	require.NoError(t, openChatReady.WaitReady())
+	require.NoError(t, s.ChatPage().WaitReady())
 	assert.True(t, browserSignedIn(t, s), "the browser holds a valid session")
 
 	c := ctx(t)
