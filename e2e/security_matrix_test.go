@@ -421,6 +421,21 @@ func secCases() []secCase {
 			return t, err
 		}},
 
+		{"crit-unknown-extension", "header key", "a token whose crit header names an extension the server does not understand is accepted (RFC 7515 §4.1.11: it MUST be rejected)", func(b *secBuilder) (secToken, error) {
+			k := b.keys.Trusted
+			if k.IsZero() {
+				return secNA("no token can be signed as the app signs (" + b.keys.TrustedWhy + ")")
+			}
+			header := map[string]any{"crit": []string{"urn:authflow:must-understand"}, "urn:authflow:must-understand": true}
+			if k.Alg() == fixtures.AlgHS256 {
+				header["typ"] = "JWT"
+			}
+			tok, err := fixtures.SignLyingAlg(k, k.Alg(), b.claims, header)
+			t := b.bearer(tok, `A's claims signed as the app signs, header crit ["urn:authflow:must-understand"] (assembled by hand); signed with the `+k.String())
+			t.expect, t.why = secExpectReport, "RFC 7515 §4.1.11 says a JWS whose crit lists an extension the recipient does not understand must be rejected; golang-jwt (the reference backend's parser) ignores crit; observed for the record"
+			return t, err
+		}},
+
 		// Malformed tokens.
 		{"segments-1", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
 			return fixtures.WithSegments(b.real, 1), "A's real token cut to its header segment", nil
