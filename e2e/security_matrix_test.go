@@ -487,10 +487,10 @@ func secCases() []secCase {
 			return secToken{auth: secAuth{}, construction: "no Authorization header"}, nil
 		}},
 		{"bearer-empty", "transport", wkTransport, func(b *secBuilder) (secToken, error) {
-			return secToken{auth: secAuth{Header: true, Raw: secStr("Bearer ")}, construction: "the Bearer scheme with an empty credential"}, nil
+			return secToken{auth: secAuth{Header: true, Raw: secStr("Bearer ")}, construction: `scheme "Bearer" followed by nothing`}, nil
 		}},
 		{"basic-scheme", "transport", wkTransport, func(b *secBuilder) (secToken, error) {
-			return secToken{auth: secAuth{Header: true, Raw: secStr("Basic dXNlcjpwYXNzd29yZA==")}, construction: "the Basic scheme (user:password) instead of Bearer"}, nil
+			return secToken{auth: secAuth{Header: true, Raw: secStr("Basic dXNlcjpwYXNzd29yZA==")}, construction: `scheme "Basic" (user:password) instead of "Bearer"`}, nil
 		}},
 		{"token-in-query", "transport", wkQueryToken, func(b *secBuilder) (secToken, error) {
 			return secToken{auth: secAuth{Query: "access_token=" + b.real.Value()}, construction: "A's real token as ?access_token=, no Authorization header"}, nil
