@@ -23,19 +23,19 @@ import (
 
 // Better Auth's error codes the suites expect (research/better-auth.md §4).
 const (
-	codeUserExists      = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
-	codePasswordShort   = "PASSWORD_TOO_SHORT"
-	codePasswordLong    = "PASSWORD_TOO_LONG"
-	codeValidation      = "VALIDATION_ERROR"
-	codeInvalidLogin    = "INVALID_EMAIL_OR_PASSWORD"
-	codeMissingOrigin   = "MISSING_OR_NULL_ORIGIN"
-	codeInvalidOrigin   = "INVALID_ORIGIN"
-	betterAuthMinPwdLen = 8   // Better Auth's default minPasswordLength
-	betterAuthMaxPwdLen = 128 // Better Auth's default maxPasswordLength
+	apiCodeUserExists    = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
+	apiCodePasswordShort = "PASSWORD_TOO_SHORT"
+	apiCodePasswordLong  = "PASSWORD_TOO_LONG"
+	apiCodeValidation    = "VALIDATION_ERROR"
+	apiCodeInvalidLogin  = "INVALID_EMAIL_OR_PASSWORD"
+	apiCodeMissingOrigin = "MISSING_OR_NULL_ORIGIN"
+	apiCodeInvalidOrigin = "INVALID_ORIGIN"
+	apiMinPasswordLen    = 8   // Better Auth's default minPasswordLength
+	apiMaxPasswordLen    = 128 // Better Auth's default maxPasswordLength
 )
 
-// requireNoUserRow fails when a user row exists for email.
-func requireNoUserRow(t *testing.T, email, why string) {
+// apiRequireNoUserRow fails when a user row exists for email.
+func apiRequireNoUserRow(t *testing.T, email, why string) {
 	t.Helper()
 	n, err := world.DB.CountUsersByEmail(ctx(t), email)
 	require.NoError(t, err)
@@ -114,7 +114,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			other := world.AuthClient(t)
 			_, err := other.SignUp(c, "Impostor", tc.email, fixtures.NewPassword().Value())
-			he := requireHTTPError(t, err, http.StatusUnprocessableEntity, codeUserExists, "second sign-up of "+tc.email)
+			he := apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists, "second sign-up of "+tc.email)
 			assert.NotEmpty(t, he.Message, "the refusal carries a readable message")
 			_, ok := apiSessionCookie(other)
 			assert.False(t, ok, "a refused sign-up must not sign anyone in")
@@ -178,16 +178,16 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name, password, code string
 	}{
-		{"case=too-short", fixtures.NewPassword().Value()[:betterAuthMinPwdLen-1], codePasswordShort},
-		{"case=too-long", strings.Repeat("Aa1!", betterAuthMaxPwdLen/4) + "x", codePasswordLong},
+		{"case=too-short", fixtures.NewPassword().Value()[:apiMinPasswordLen-1], apiCodePasswordShort},
+		{"case=too-long", strings.Repeat("Aa1!", apiMaxPasswordLen/4) + "x", apiCodePasswordLong},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			email := fixtures.Unique("pwlen")
 			_, err := world.AuthClient(t).SignUp(ctx(t), "Password Length", email, tc.password)
-			requireHTTPError(t, err, http.StatusBadRequest, tc.code,
+			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
 				fmt.Sprintf("sign-up with a password of %d characters", len(tc.password)))
-			requireNoUserRow(t, email, tc.name)
+			apiRequireNoUserRow(t, email, tc.name)
 		})
 	}
 }
@@ -216,8 +216,8 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 			require.NoError(t, err)
 			he := httperr.FromParts("sign-up", resp.Method, resp.URL, resp.Status, resp.Header, resp.Body)
 			assert.Equal(t, http.StatusBadRequest, resp.Status, "invalid sign-up input is a client error: %s", resp)
-			assert.Equal(t, codeValidation, he.Code, "the refusal names the validation error: %s", resp)
-			requireNoUserRow(t, tc.email, tc.name)
+			assert.Equal(t, apiCodeValidation, he.Code, "the refusal names the validation error: %s", resp)
+			apiRequireNoUserRow(t, tc.email, tc.name)
 		})
 	}
 }
@@ -290,7 +290,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			he := httperr.FromParts("sign-in", tc.resp.Method, tc.resp.URL, tc.resp.Status, tc.resp.Header, tc.resp.Body)
 			assert.Equal(t, http.StatusUnauthorized, tc.resp.Status, "a failed sign-in is 401: %s", tc.resp)
-			assert.Equal(t, codeInvalidLogin, he.Code, "the code does not say which part was wrong: %s", tc.resp)
+			assert.Equal(t, apiCodeInvalidLogin, he.Code, "the code does not say which part was wrong: %s", tc.resp)
 		})
 	}
 	t.Run("case=same-status-and-body", func(t *testing.T) {
@@ -339,7 +339,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	t.Parallel()
 	a := world.NewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
-	require.True(t, ok, "a session cookie after sign-up; cookies: %v", cookieNames(a.Auth))
+	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
 	assert.Contains(t, []string{"Lax", "Strict"}, ck.SameSite, "the session cookie must not be sent cross-site")
 	assert.Equal(t, strings.HasPrefix(world.T.App.WebURL, "https://"), ck.Secure, "Secure exactly when the app is https")
@@ -459,7 +459,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	})
 	t.Run("case=cookie-cleared", func(t *testing.T) {
 		_, ok := apiSessionCookie(a.Auth)
-		assert.False(t, ok, "sign-out must clear the session cookie; cookies left: %v", cookieNames(a.Auth))
+		assert.False(t, ok, "sign-out must clear the session cookie; cookies left: %v", apiCookieNames(a.Auth))
 	})
 	t.Run("case=get-session-null", func(t *testing.T) {
 		got, err := a.Auth.GetSession(c)
@@ -473,7 +473,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	})
 	t.Run("case=token-route-refuses", func(t *testing.T) {
 		_, _, err := replay.Token(c)
-		requireHTTPError(t, err, http.StatusUnauthorized, "", "token with the signed-out session's cookie")
+		apiRequireHTTPError(t, err, http.StatusUnauthorized, "", "token with the signed-out session's cookie")
 	})
 }
 
@@ -489,8 +489,8 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 		opt  betterauth.RequestOption
 		code string
 	}{
-		{"case=no-origin", betterauth.WithoutOrigin(), codeMissingOrigin},
-		{"case=foreign-origin", betterauth.WithHeader("Origin", "http://attacker.invalid"), codeInvalidOrigin},
+		{"case=no-origin", betterauth.WithoutOrigin(), apiCodeMissingOrigin},
+		{"case=foreign-origin", betterauth.WithHeader("Origin", "http://attacker.invalid"), apiCodeInvalidOrigin},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := a.Auth.Do(c, http.MethodPost, a.Auth.AuthURL("/sign-out"), map[string]any{}, tc.opt)
@@ -505,8 +505,8 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	}
 }
 
-// cookieNames lists the names of the client's cookies (never their values), for messages.
-func cookieNames(c *betterauth.Client) []string {
+// apiCookieNames lists the names of the client's cookies (never their values), for messages.
+func apiCookieNames(c *betterauth.Client) []string {
 	var out []string
 	for _, ck := range c.Cookies() {
 		out = append(out, ck.Name)

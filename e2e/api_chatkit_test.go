@@ -22,8 +22,8 @@ import (
 	"github.com/authflow-e2e/authflow/targets"
 )
 
-// historyBudget is the spec's bound for loading a 100-message history (get_by_id + items.list).
-const historyBudget = 2 * time.Second
+// apiHistoryBudget is the spec's bound for loading a 100-message history (get_by_id + items.list).
+const apiHistoryBudget = 2 * time.Second
 
 // apiMarker returns a text unique to this process and call, to find a message again.
 func apiMarker(prefix string) string {
@@ -366,7 +366,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 		{"case=delete-again", func() error { return a.ChatKit.DeleteThread(c, gone.ThreadID) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireHTTPError(t, tc.call(), http.StatusNotFound, "", tc.name+" of a deleted thread")
+			apiRequireHTTPError(t, tc.call(), http.StatusNotFound, "", tc.name+" of a deleted thread")
 		})
 	}
 	t.Run("case=not-listed", func(t *testing.T) {
@@ -424,7 +424,7 @@ func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 		assert.Equal(t, m, items[2*i].Text(), "message %d of the history, oldest first", 2*i+1)
 		assert.Equal(t, chatkit.ItemAssistantMessage, items[2*i+1].Type, "message %d is the reply", 2*i+2)
 	}
-	assert.Less(t, took, historyBudget, "loading a 100-message history took %s (budget %s)", took, historyBudget)
+	assert.Less(t, took, apiHistoryBudget, "loading a 100-message history took %s (budget %s)", took, apiHistoryBudget)
 }
 
 // apiTask is one task row of a user; Completed is nil when the target offers no way to read it.
@@ -641,10 +641,10 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 		assert.True(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "the preflight from the app is answered 2xx, got %d", resp.StatusCode)
 		assert.Contains(t, []string{appOrigin, "*"}, resp.Header.Get("Access-Control-Allow-Origin"), "the app's origin is allowed")
 		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
-		assert.True(t, allowed == "*" || slices.Contains(splitList(allowed), "authorization"),
+		assert.True(t, allowed == "*" || slices.Contains(apiSplitList(allowed), "authorization"),
 			"the browser may only send the token if Access-Control-Allow-Headers lists Authorization, got %q", allowed)
 		methods := strings.ToUpper(resp.Header.Get("Access-Control-Allow-Methods"))
-		assert.True(t, methods == "*" || slices.Contains(splitList(methods), "POST"), "POST is allowed, got %q", methods)
+		assert.True(t, methods == "*" || slices.Contains(apiSplitList(methods), "POST"), "POST is allowed, got %q", methods)
 	})
 	t.Run("case=foreign-origin-not-allowed", func(t *testing.T) {
 		t.Parallel()
@@ -655,8 +655,8 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 	})
 }
 
-// splitList splits a comma-separated header value into trimmed elements.
-func splitList(v string) []string {
+// apiSplitList splits a comma-separated header value into trimmed elements.
+func apiSplitList(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {

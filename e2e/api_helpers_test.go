@@ -29,9 +29,9 @@ import (
 // one machine, so a second is plenty; iat/exp have second resolution).
 const apiClockSkew = 2 * time.Second
 
-// requireHTTPError asserts that err is an HTTP answer with this status and, when code is not
+// apiRequireHTTPError asserts that err is an HTTP answer with this status and, when code is not
 // empty, this machine-readable error code.
-func requireHTTPError(t *testing.T, err error, status int, code, what string) *httperr.Error {
+func apiRequireHTTPError(t *testing.T, err error, status int, code, what string) *httperr.Error {
 	t.Helper()
 	require.Error(t, err, "%s: want HTTP %d %s, got a success", what, status, code)
 	he := httperr.As(err)

@@ -18,9 +18,9 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
 
-// requireRefused asserts that err is a 403 or 404 answer (a foreign thread is forbidden or "not
+// apiRequireRefused asserts that err is a 403 or 404 answer (a foreign thread is forbidden or "not
 // found", never served) and that its body does not leak secret.
-func requireRefused(t *testing.T, err error, secret, what string) {
+func apiRequireRefused(t *testing.T, err error, secret, what string) {
 	t.Helper()
 	require.Error(t, err, "%s: user B was served user A's thread", what)
 	he := httperr.As(err)
@@ -57,7 +57,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 
 	t.Run("case=get_by_id", func(t *testing.T) {
 		_, err := b.ChatKit.GetThread(c, id)
-		requireRefused(t, err, secret, "threads.get_by_id")
+		apiRequireRefused(t, err, secret, "threads.get_by_id")
 	})
 	t.Run("case=items.list", func(t *testing.T) {
 		p, err := b.ChatKit.ListItems(c, id, 0, "", "")
@@ -65,21 +65,21 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 			assert.Empty(t, p.Data, "items.list served user A's items to user B: %v", apiItemTexts(p.Data))
 			return
 		}
-		requireRefused(t, err, secret, "items.list")
+		apiRequireRefused(t, err, secret, "items.list")
 	})
 	t.Run("case=add_user_message", func(t *testing.T) {
 		st, err := b.ChatKit.AddUserMessage(c, id, "B writes into A's thread")
-		requireRefused(t, err, secret, "threads.add_user_message")
+		apiRequireRefused(t, err, secret, "threads.add_user_message")
 		if st != nil {
 			assert.Empty(t, st.Events, "the refusal must come before any stream event")
 		}
 	})
 	t.Run("case=update", func(t *testing.T) {
 		_, err := b.ChatKit.UpdateThread(c, id, "renamed by B")
-		requireRefused(t, err, secret, "threads.update")
+		apiRequireRefused(t, err, secret, "threads.update")
 	})
 	t.Run("case=delete", func(t *testing.T) {
-		requireRefused(t, b.ChatKit.DeleteThread(c, id), secret, "threads.delete")
+		apiRequireRefused(t, b.ChatKit.DeleteThread(c, id), secret, "threads.delete")
 	})
 	t.Run("case=list", func(t *testing.T) {
 		ids := apiWalkThreads(t, b.ChatKit, 100, "desc")

@@ -23,43 +23,43 @@ import (
 )
 
 const (
-	loadUsers = 50
-	// loadChatP95 is the spec's bound on the chat reply (whole stream, to the assistant's done).
-	loadChatP95 = 5 * time.Second
+	apiLoadUsers = 50
+	// apiLoadChatP95 is the spec's bound on the chat reply (whole stream, to the assistant's done).
+	apiLoadChatP95 = 5 * time.Second
 )
 
-// loadBudget bounds the whole load run: 50 scrypt sign-ups on a loaded 2-core machine take a few
+// apiLoadBudget bounds the whole load run: 50 scrypt sign-ups on a loaded 2-core machine take a few
 // seconds, each reply well under one; anything near this bound is a hang, not slowness.
-var loadBudget = containers.Scaled(2 * time.Minute)
+var apiLoadBudget = containers.Scaled(2 * time.Minute)
 
-// loadStep is one measured step of one virtual user.
-type loadStep struct {
+// apiLoadStep is one measured step of one virtual user.
+type apiLoadStep struct {
 	took time.Duration
 	err  error
 }
 
-// loadVU is what one virtual user did.
-type loadVU struct {
+// apiLoadVU is what one virtual user did.
+type apiLoadVU struct {
 	xff                 string
 	persona             fixtures.Persona
 	userID              string
-	signUp, token, chat loadStep
+	signUp, token, chat apiLoadStep
 	reply               string
 	threadID            string
 }
 
-// forwardedFor is the X-Forwarded-For address of virtual user i (10.77.0.1 ... 10.77.0.50).
-func forwardedFor(i int) string { return fmt.Sprintf("10.77.%d.%d", i/250, i%250+1) }
+// apiForwardedFor is the X-Forwarded-For address of virtual user i (10.77.0.1 ... 10.77.0.50).
+func apiForwardedFor(i int) string { return fmt.Sprintf("10.77.%d.%d", i/250, i%250+1) }
 
-// runVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
+// apiRunVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
 // It stops at the first failed step.
-func runVU(c context.Context, v *loadVU, start <-chan struct{}) {
+func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	h := http.Header{"X-Forwarded-For": {v.xff}}
 	cl, err := betterauth.New(betterauth.Options{
 		BaseURL: world.T.App.WebURL, AuthPath: world.T.App.AuthBasePath, TokenPath: world.T.App.TokenPath,
 		// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a
 		// small machine a sign-up may queue far longer than requestTimeout; the report shows it.
-		JWKSPath: world.T.App.JWKSPath, Timeout: loadBudget, Header: h,
+		JWKSPath: world.T.App.JWKSPath, Timeout: apiLoadBudget, Header: h,
 	})
 	<-start
 	if err != nil {
@@ -68,14 +68,14 @@ func runVU(c context.Context, v *loadVU, start <-chan struct{}) {
 	}
 	t0 := time.Now()
 	u, err := cl.SignUpAs(c, v.persona)
-	v.signUp = loadStep{time.Since(t0), err}
+	v.signUp = apiLoadStep{time.Since(t0), err}
 	if err != nil {
 		return
 	}
 	v.userID = u.ID
 	t0 = time.Now()
 	tok, _, err := cl.Token(c)
-	v.token = loadStep{time.Since(t0), err}
+	v.token = apiLoadStep{time.Since(t0), err}
 	if err != nil {
 		return
 	}
@@ -83,7 +83,7 @@ func runVU(c context.Context, v *loadVU, start <-chan struct{}) {
 	ck.Header = h
 	t0 = time.Now()
 	s, err := ck.CreateThread(c, fixtures.MsgGreeting)
-	v.chat = loadStep{time.Since(t0), err}
+	v.chat = apiLoadStep{time.Since(t0), err}
 	if err == nil && !s.AssistantDone {
 		v.chat.err = fmt.Errorf("the stream ended without the assistant's reply (events %v)", s.Types())
 	}
@@ -92,9 +92,9 @@ func runVU(c context.Context, v *loadVU, start <-chan struct{}) {
 	}
 }
 
-// loadReport summarises one step over all virtual users that reached it: its timings and its
+// apiLoadReport summarises one step over all virtual users that reached it: its timings and its
 // failures grouped by kind.
-func loadReport(t *testing.T, name string, vus []*loadVU, step func(*loadVU) loadStep) (p95 time.Duration, failures []string) {
+func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLoadVU) apiLoadStep) (p95 time.Duration, failures []string) {
 	t.Helper()
 	var ok []time.Duration
 	kinds := map[string]int{}
@@ -135,37 +135,37 @@ func loadReport(t *testing.T, name string, vus []*loadVU, step func(*loadVU) loa
 // stack's alone, not shared with the other suites.
 func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	track(t)
-	c, cancel := context.WithTimeout(context.Background(), loadBudget)
+	c, cancel := context.WithTimeout(context.Background(), apiLoadBudget)
 	defer cancel()
 	t.Logf("%d virtual users at once; each sends its own X-Forwarded-For (%s ... %s) on every auth and ChatKit request, "+
-		"so a per-IP rate limit counts them as %d clients", loadUsers, forwardedFor(0), forwardedFor(loadUsers-1), loadUsers)
+		"so a per-IP rate limit counts them as %d clients", apiLoadUsers, apiForwardedFor(0), apiForwardedFor(apiLoadUsers-1), apiLoadUsers)
 
-	vus := make([]*loadVU, loadUsers)
+	vus := make([]*apiLoadVU, apiLoadUsers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range vus {
-		vus[i] = &loadVU{xff: forwardedFor(i), persona: fixtures.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
-		wg.Go(func() { runVU(c, vus[i], start) })
+		vus[i] = &apiLoadVU{xff: apiForwardedFor(i), persona: fixtures.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
+		wg.Go(func() { apiRunVU(c, vus[i], start) })
 	}
 	began := time.Now()
 	close(start)
 	wg.Wait()
 	wall := time.Since(began)
-	t.Logf("all %d virtual users done in %s (budget %s)", loadUsers, wall.Round(time.Millisecond), loadBudget)
-	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", loadBudget, loadUsers, world.serviceLogs(20))
+	t.Logf("all %d virtual users done in %s (budget %s)", apiLoadUsers, wall.Round(time.Millisecond), apiLoadBudget)
+	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", apiLoadBudget, apiLoadUsers, world.serviceLogs(20))
 
 	var failures []string
 	for _, st := range []struct {
 		name string
-		step func(*loadVU) loadStep
+		step func(*apiLoadVU) apiLoadStep
 	}{
-		{"sign-up", func(v *loadVU) loadStep { return v.signUp }},
-		{"token", func(v *loadVU) loadStep { return v.token }},
+		{"sign-up", func(v *apiLoadVU) apiLoadStep { return v.signUp }},
+		{"token", func(v *apiLoadVU) apiLoadStep { return v.token }},
 	} {
-		_, f := loadReport(t, st.name, vus, st.step)
+		_, f := apiLoadReport(t, st.name, vus, st.step)
 		failures = append(failures, f...)
 	}
-	chatP95, f := loadReport(t, "chat", vus, func(v *loadVU) loadStep { return v.chat })
+	chatP95, f := apiLoadReport(t, "chat", vus, func(v *apiLoadVU) apiLoadStep { return v.chat })
 	failures = append(failures, f...)
 
 	rateLimited := false
@@ -180,8 +180,8 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	require.Empty(t, failures, "every request of every virtual user must succeed:\n%s%s\n%s",
 		strings.Join(failures, "\n"), hint, world.serviceLogs(20))
 
-	assert.Less(t, chatP95, loadChatP95, "the chat reply's p95 is %s with %d concurrent users (spec: under %s)",
-		chatP95.Round(time.Millisecond), loadUsers, loadChatP95)
+	assert.Less(t, chatP95, apiLoadChatP95, "the chat reply's p95 is %s with %d concurrent users (spec: under %s)",
+		chatP95.Round(time.Millisecond), apiLoadUsers, apiLoadChatP95)
 	ids := map[string]bool{}
 	threads := map[string]bool{}
 	for i, v := range vus {
@@ -189,8 +189,8 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 		threads[v.threadID] = true
 		assert.NotEmpty(t, v.reply, "virtual user %d got an empty reply", i+1)
 	}
-	assert.Len(t, ids, loadUsers, "%d distinct users signed up", loadUsers)
-	assert.Len(t, threads, loadUsers, "each virtual user got a thread of its own")
+	assert.Len(t, ids, apiLoadUsers, "%d distinct users signed up", apiLoadUsers)
+	assert.Len(t, threads, apiLoadUsers, "each virtual user got a thread of its own")
 	recorded := 0
 	for i, v := range vus {
 		n, err := world.DB.CountUsersByEmail(ctx(t), v.persona.Email)
@@ -200,5 +200,5 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 			recorded++
 		}
 	}
-	t.Logf("the app recorded the virtual user's own X-Forwarded-For as the session's IP for %d/%d users", recorded, loadUsers)
+	t.Logf("the app recorded the virtual user's own X-Forwarded-For as the session's IP for %d/%d users", recorded, apiLoadUsers)
 }
