@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -162,10 +164,19 @@ func (w *World) Tasks(t *testing.T, userID string) []string {
 	return out
 }
 
-// serviceLogs returns the last n log lines of every service, for failure messages.
+// serviceLogs returns the last n log lines of every service (target services first, then helpers
+// started next to them, like the key server), for failure messages.
 func (w *World) serviceLogs(n int) string {
 	var b strings.Builder
-	for _, name := range w.Env.Target.Order {
+	names := append([]string(nil), w.Env.Target.Order...)
+	var extra []string
+	for name := range w.Env.Stack.Services {
+		if !slices.Contains(names, name) {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range append(names, extra...) {
 		s := w.Env.Stack.Services[name]
 		if s == nil {
 			continue
