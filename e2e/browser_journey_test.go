@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,12 +40,43 @@ func openChat(t *testing.T, s *browser.Session) browser.ChatPage {
 }
 
 // sendAndWaitReply sends text and waits until it shows as the user's last message and the assistant's
-// last message contains replyHas.
+// last message contains replyHas. A failure says what the widget showed and what ChatKit answered.
 func sendAndWaitReply(t *testing.T, s *browser.Session, chat browser.ChatPage, text, replyHas string) {
 	t.Helper()
 	require.NoError(t, chat.Send(text))
-	require.NoError(t, s.Expect.Locator(chat.UserMessages().Last()).ToContainText(text), "the user's message shows")
-	require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText(replyHas), "the assistant's reply shows")
+	err := s.Expect.Locator(chat.UserMessages().Last()).ToContainText(text)
+	what := "the user's message shows"
+	if err == nil {
+		err = s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText(replyHas)
+		what = "the assistant's reply shows"
+	}
+	require.NoError(t, err, "%s after sending %q\n%s", what, text, chatDiagnosis(s, chat))
+}
+
+// chatDiagnosis is what the chat widget shows as errors and the requests to ChatKit so far.
+func chatDiagnosis(s *browser.Session, chat browser.ChatPage) string {
+	var b strings.Builder
+	if texts, err := chat.Error().AllInnerTexts(); err == nil {
+		for _, e := range texts {
+			if e = strings.TrimSpace(e); e != "" {
+				fmt.Fprintf(&b, "the page shows the error: %s\n", e)
+			}
+		}
+	}
+	b.WriteString("requests to ChatKit:\n")
+	for _, r := range s.Net.ChatKit() {
+		fmt.Fprintf(&b, "  %s\n", r)
+	}
+	return b.String()
+}
+
+// lastSeq is the sequence number of the newest recorded request (0 when none).
+func lastSeq(s *browser.Session) int {
+	all := s.Net.All()
+	if len(all) == 0 {
+		return 0
+	}
+	return all[len(all)-1].Seq
 }
 
 func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
@@ -179,17 +211,28 @@ func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 	track(t)
 	t.Parallel()
 	s, _ := world.SignedInBrowserSession(t, "browser-bearer", "")
+	isChatKit := func(r browser.Request) bool { return r.Kind == browser.KindChatKit }
 	chat := openChat(t, s)
-	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
+	s.Net.WaitSettled(isChatKit, browserQuiet, browserSettle)
+	mark := lastSeq(s)
 
-	pending := s.Net.WaitSettled(func(r browser.Request) bool { return r.Kind == browser.KindChatKit }, browserQuiet, browserSettle)
-	require.Empty(t, pending, "ChatKit requests still pending")
+	require.NoError(t, chat.Send(fixtures.MsgAddTask))
+	_, sent := s.Net.WaitFor(func(r browser.Request) bool { return isChatKit(r) && r.Seq > mark }, browserSettle)
+	require.True(t, sent, "sending a message made no request to %s:\n%s", world.T.App.ChatKitURL, s.Net)
+	require.Empty(t, s.Net.WaitSettled(isChatKit, browserQuiet, browserSettle), "ChatKit requests still pending")
+
+	// The header check comes first: when it fails, the reply cannot come either.
 	ck := s.Net.ChatKit()
-	require.NotEmpty(t, ck, "the chat page sent no request to %s:\n%s", world.T.App.ChatKitURL, s.Net)
+	require.NotEmpty(t, ck)
 	for _, r := range ck {
 		assert.True(t, r.Bearer, "ChatKit request without an Authorization: Bearer header: %s", r)
 		assert.True(t, r.OK(), "ChatKit request not answered 2xx: %s", r)
 	}
+	if t.Failed() {
+		return // waiting for a reply that cannot come would only add the timeout
+	}
+	require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText("buy milk"),
+		"the assistant's reply shows\n%s", chatDiagnosis(s, chat))
 }
 
 func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
