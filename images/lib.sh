@@ -77,6 +77,11 @@ af_mirrors() {
 af_debootstrap() {
 	local root=$1 log=$2; shift 2
 	command -v debootstrap >/dev/null || af_die "debootstrap is not installed (apt-get install -y --no-install-recommends debootstrap)"
+	# dpkg inside the new root reads these during debootstrap's second stage: no fsync per file (a build
+	# tree needs no crash safety), and no docs/man/translations unpacked (removed again by af_strip_common)
+	mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
+	echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/01-authflow-unsafe-io"
+	af_dpkg_slim "$root"
 	if ! debootstrap --variant=minbase "$@" "$AF_SUITE" "$root" "$DEBIAN_MIRROR" >"$log" 2>&1; then
 		af_log "debootstrap $AF_SUITE from $DEBIAN_MIRROR FAILED. Last lines of $log:"
 		tail -n 25 "$log" >&2
@@ -110,7 +115,13 @@ af_prepare_apt() {
 	} >"$root/etc/apt/sources.list"
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
-	# keep docs, man pages and translations out of every later install
+	af_dpkg_slim "$root"
+	printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/01-authflow"
+}
+
+# af_dpkg_slim ROOTFS: keep docs, man pages and translations out of every install (kept in the image)
+af_dpkg_slim() {
+	local root=$1
 	mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
 	cat >"$root/etc/dpkg/dpkg.cfg.d/01-authflow-slim" <<-'EOC'
 		path-exclude=/usr/share/doc/*
@@ -122,13 +133,12 @@ af_prepare_apt() {
 		path-exclude=/usr/share/lintian/*
 		path-exclude=/usr/share/linda/*
 	EOC
-	printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/01-authflow"
 }
 
 # af_strip_common ROOTFS: what no image needs at run time.
 af_strip_common() {
 	local root=$1
-	rm -f "$root/usr/sbin/policy-rc.d"
+	rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/dpkg/dpkg.cfg.d/01-authflow-unsafe-io"
 	rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* \
 		"$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old \
 		"$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/* "$root"/var/tmp/* \

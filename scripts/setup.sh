@@ -18,7 +18,7 @@
 #
 # Environment: AUTHFLOW_BROWSER, AUTHFLOW_DRIVER_DIR, AUTHFLOW_DEBIAN_MIRROR (see images/build.sh),
 #   AUTHFLOW_IMAGE_CACHE (optional docker save cache for the local images), AUTHFLOW_SETUP_PULL_TIMEOUT
-#   (seconds for a pull attempt of an official image, default 60; fails in well under 1 s offline).
+#   (seconds for a pull attempt of an official image, default 30; fails in well under 1 s offline).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -311,7 +311,7 @@ local_current() {
 	[ "$want" = "$have" ]
 }
 try_pull() {
-	timeout "${AUTHFLOW_SETUP_PULL_TIMEOUT:-60}" docker pull -q "$1" >>"$LOG_DIR/pull.log" 2>&1
+	timeout "${AUTHFLOW_SETUP_PULL_TIMEOUT:-30}" docker pull -q "$1" >>"$LOG_DIR/pull.log" 2>&1
 }
 
 # resolve_image OFFICIAL LOCAL DIR: sets RESOLVED (an image to use) or BUILD (a local image to build)
