@@ -29,7 +29,7 @@ e2e: setup
 	    --junitfile-project-name authflow-e2e-$$m -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) || rc=1; \
 	  runs="$$runs $(ART)/e2e-$$m.json"; junits="$$junits -junit $(ART)/junit-e2e-$$m.xml"; \
 	done; \
-	$(SUMMARIZE) -title "authflow e2e" -o $(ART)/summary.md $$junits $$runs || rc=1; \
+	$(SUMMARIZE) -title "authflow e2e" -shard "$$AUTHFLOW_SHARD" -o $(ART)/summary.md $$junits $$runs || rc=1; \
 	exit $$rc
 
 # Unit and component tests: everything but the e2e suites.

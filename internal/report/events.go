@@ -170,6 +170,18 @@ func (r *Run) Test(name string) *Test {
 	return nil
 }
 
+// PackageOutputContains reports whether any package-level output line (TestMain, start-up) contains sub.
+func (r *Run) PackageOutputContains(sub string) bool {
+	for _, lines := range r.PackageOutput {
+		for _, l := range lines {
+			if strings.Contains(l, sub) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Failed returns the failed tests (subtests included) in the order they started.
 func (r *Run) Failed() []*Test {
 	var out []*Test

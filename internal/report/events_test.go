@@ -97,3 +97,24 @@ func TestFailureMessageIsOneRedactedLine(t *testing.T) {
 		t.Error("Area")
 	}
 }
+
+func TestShardThatWasNotAppliedIsAProblem(t *testing.T) {
+	ran := func(lines ...string) *Run {
+		evs := []Event{{Action: "start", Package: pkg}}
+		for _, l := range lines {
+			evs = append(evs, out("", l))
+		}
+		evs = append(evs, Event{Action: "run", Package: pkg, Test: "TestA_B"}, Event{Action: "pass", Package: pkg, Test: "TestA_B"},
+			Event{Action: "pass", Package: pkg})
+		r, _ := Parse("e2e-hs256.json", strings.NewReader(stream(evs...)))
+		return r
+	}
+	s := &Summary{Runs: []*Run{ran("authflow: starting target")}, Shard: "2/3"}
+	if ps := s.Problems(); len(ps) != 1 || !strings.Contains(ps[0], "did not apply it") {
+		t.Fatalf("problems = %q", ps)
+	}
+	s = &Summary{Runs: []*Run{ran("authflow: shard 2/3 runs 4 of 12 tests")}, Shard: "2/3"}
+	if ps := s.Problems(); len(ps) != 0 {
+		t.Fatalf("problems = %q", ps)
+	}
+}

@@ -14,6 +14,9 @@ type Summary struct {
 	Runs      []*Run
 	Artifacts string // the artifacts directory, as it should be shown
 	Extra     string // Markdown appended at the end (e.g. the kill table)
+	// Shard, when set ("i/n"), is the AUTHFLOW_SHARD the runs were made with: a run whose process did
+	// not report applying it ("authflow: shard i/n runs ...") ran every test, which is a problem.
+	Shard string
 	// Getenv reads GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID for a link to the run's
 	// uploaded artifacts (default os.Getenv).
 	Getenv func(string) string
@@ -60,6 +63,9 @@ func (s *Summary) Problems() []string {
 	for _, r := range s.Runs {
 		for _, p := range r.Problems() {
 			out = append(out, RunName(r.Source)+": "+p)
+		}
+		if s.Shard != "" && len(r.Tests) > 0 && !r.PackageOutputContains("authflow: shard "+s.Shard+" runs") {
+			out = append(out, fmt.Sprintf("%s: AUTHFLOW_SHARD=%s is set, but the test process did not apply it, so this shard ran every test (does TestMain call applyShard?)", RunName(r.Source), s.Shard))
 		}
 	}
 	return out

@@ -29,6 +29,7 @@ func run(args []string) int {
 	title := fs.String("title", "authflow e2e", "summary title")
 	artifacts := fs.String("artifacts", "", "artifacts directory to point at (default: the directory of -o)")
 	extra := fs.String("extra", "", "a Markdown file appended to the summary (e.g. the kill table); a missing file is skipped")
+	shard := fs.String("shard", "", "the AUTHFLOW_SHARD (i/n) the runs were made with: fail a run that did not apply it")
 	var junit list
 	fs.Var(&junit, "junit", "a JUnit file (gotestsum --junitfile) to annotate with failure messages; repeatable")
 	fs.Usage = func() {
@@ -38,7 +39,7 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	s := &report.Summary{Title: *title, Artifacts: *artifacts}
+	s := &report.Summary{Title: *title, Artifacts: *artifacts, Shard: strings.TrimSpace(*shard)}
 	if s.Artifacts == "" {
 		s.Artifacts = filepath.Dir(*out)
 	}
