@@ -125,8 +125,14 @@ func (v *verifier) parseVerified(ctx context.Context, raw string) (jwt.MapClaims
 	}
 	claims := jwt.MapClaims{}
 	p := jwt.NewParser(jwt.WithValidMethods(methods), jwt.WithoutClaimsValidation(), jwt.WithJSONNumber())
-	if _, err := p.ParseWithClaims(raw, claims, keyFunc); err != nil {
+	tok, err := p.ParseWithClaims(raw, claims, keyFunc)
+	if err != nil {
 		return nil, invalid("%v", err)
+	}
+	// RFC 7515 4.1.11: a token that names critical extensions this verifier does not implement
+	// (it implements none) must be rejected; golang-jwt ignores crit.
+	if _, ok := tok.Header["crit"]; ok {
+		return nil, invalid("token names critical header extensions (crit) that are not understood")
 	}
 	return claims, nil
 }
@@ -160,6 +166,13 @@ func (v *verifier) checkClaims(c jwt.MapClaims) (string, error) {
 	}
 	if iat != nil && now.Add(v.skew).Before(iat.Time) {
 		return "", invalid("token issued in the future (iat)")
+	}
+	// The app's HS256 tokens are access tokens (type "access"); any other HS256 JWT signed with the
+	// shared secret (another kind of token of the same app) must not pass as one (RFC 8725 3.11).
+	if v.mode == ModeHS256 {
+		if typ, _ := c["type"].(string); typ != "access" {
+			return "", invalid("token is not an access token (type claim)")
+		}
 	}
 	if v.mode == ModeJWKS {
 		iss, err := c.GetIssuer()

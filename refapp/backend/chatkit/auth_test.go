@@ -123,6 +123,9 @@ func TestAuthHS256Rejects(t *testing.T) {
 		"alg None":                     unsignedToken(map[string]any{"alg": "None"}, appClaims("user-x")),
 		"alg NONE":                     unsignedToken(map[string]any{"alg": "NONE"}, appClaims("user-x")),
 		"alg nOnE":                     unsignedToken(map[string]any{"alg": "nOnE"}, appClaims("user-x")),
+		"not an access token":          hsToken(t, testSecret, with(func(c jwt.MapClaims) { c["type"] = "refresh" })),
+		"no type claim":                hsToken(t, testSecret, with(func(c jwt.MapClaims) { delete(c, "type") })),
+		"unknown crit extension":       critToken(t, appClaims("user-x")),
 		"garbage":                      "not-a-jwt",
 		"two segments":                 parts[0] + "." + parts[1],
 	}
@@ -296,4 +299,15 @@ func TestAuthBadModeConfig(t *testing.T) {
 	_, err = New(Config{TokenMode: ModeJWKS, JWKSURL: "http://x"}, nil)
 	assert.ErrorContains(t, err, "JWT_ISSUER")
 	assert.ErrorContains(t, err, "JWT_AUDIENCE")
+}
+
+// critToken is a validly signed HS256 token whose header names a critical extension.
+func critToken(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["crit"] = []string{"exp-ext"}
+	tok.Header["exp-ext"] = true
+	s, err := tok.SignedString([]byte(testSecret))
+	require.NoError(t, err)
+	return s
 }

@@ -79,19 +79,8 @@ func (s *Server) handleChatKit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(req.w, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(req.w, http.StatusRequestEntityTooLarge, "Request body too large")
-			return
-		}
-		writeError(req.w, http.StatusBadRequest, "Could not read request body")
-		return
-	}
-	req.typ = peekType(body)
-
-	// Authentication comes before anything else is answered, and before any stream byte.
+	// Authentication comes before anything else: before the body is read (an anonymous client cannot
+	// make the server buffer a large body) and before any stream byte.
 	tok, err := bearerToken(r)
 	if err == nil {
 		req.user, err = s.verify.Verify(r.Context(), tok)
@@ -112,6 +101,18 @@ func (s *Server) handleChatKit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.authMsg = "JWT validation successful for user " + req.user
+
+	body, err := io.ReadAll(http.MaxBytesReader(req.w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(req.w, http.StatusRequestEntityTooLarge, "Request body too large")
+			return
+		}
+		writeError(req.w, http.StatusBadRequest, "Could not read request body")
+		return
+	}
+	req.typ = peekType(body)
 
 	env, apiErr := parseEnvelope(body)
 	if apiErr != nil {
