@@ -67,16 +67,17 @@ func moduleRoot(t testing.TB) string {
 	return rootDir
 }
 
-// artifactsDir is AUTHFLOW_ARTIFACTS, else <module root>/artifacts.
+// artifactsDir is AUTHFLOW_ARTIFACTS (a relative path is taken from the module root, not from this
+// package's directory, where go test runs it), else <module root>/artifacts.
 func artifactsDir(t testing.TB) string {
-	if d := os.Getenv("AUTHFLOW_ARTIFACTS"); d != "" {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
+	d := os.Getenv("AUTHFLOW_ARTIFACTS")
+	if d == "" {
+		d = "artifacts"
 	}
-	return filepath.Join(moduleRoot(t), "artifacts")
+	if !filepath.IsAbs(d) {
+		d = filepath.Join(moduleRoot(t), d)
+	}
+	return d
 }
 
 // e2eBinary builds the e2e test binary once per process and returns it with the test2json tool.

@@ -331,8 +331,8 @@ func table(rows []row, total time.Duration) string {
 			names[i] = "`" + n + "`"
 		}
 		msg := report.OneLine(r.Message)
-		if len(msg) > 160 {
-			msg = msg[:157] + "..."
+		if len(msg) > 200 {
+			msg = strings.ToValidUTF8(msg[:197], "") + "..."
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.1fs |\n", cellText(r.Fault), cellText(r.Models), r.Mode, r.Status,
 			strings.Join(names, ", ")+more, cellText(msg), r.Took.Seconds())
