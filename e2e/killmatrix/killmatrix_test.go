@@ -404,3 +404,16 @@ func TestKillMatrix_DeclaresEveryFaultSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestKillMatrix_ExpectationsNameExistingTests fails fast (no stack) when a declared test was renamed
+// or removed: the matrix would then report the fault as no longer caught.
+func TestKillMatrix_ExpectationsNameExistingTests(t *testing.T) {
+	all := listE2E(t, ".")
+	for _, f := range faults {
+		for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
+			if !matchesAny(topLevel(e), all) {
+				t.Errorf("fault %s: the expectation names %s, but the e2e suite has no such test (renamed or removed?)", f.Name, e)
+			}
+		}
+	}
+}
