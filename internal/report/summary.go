@@ -159,7 +159,7 @@ func (s *Summary) Markdown() string {
 
 	if s.Artifacts != "" {
 		b.WriteString("### Artifacts\n\n")
-		fmt.Fprintf(&b, "- `%s/`: JUnit XML (`junit-*.xml`), `go test -json` output (`*.json`), timings, this summary (`summary.md`)\n", s.Artifacts)
+		fmt.Fprintf(&b, "- `%s/`: JUnit XML (`junit-*.xml`), `go test -json` output (`*.json`), timings, the run summaries (`summary*.md`)\n", s.Artifacts)
 		seen := map[string]bool{}
 		for _, f := range failures {
 			top, _, _ := strings.Cut(f.Test, "/")
