@@ -186,8 +186,13 @@ step_node() {
 	begin "node >= $MIN_NODE and npm on PATH"
 	local v=""
 	command -v node >/dev/null && v=$(node --version 2>/dev/null) && v=${v#v}
-	if [ -z "$v" ] || ! version_ge "$v" "$MIN_NODE" || ! command -v npm >/dev/null; then
-		fail "${v:+node $v is too old or npm is missing}${v:-node is not installed}" \
+	local problem=
+	if [ -z "$v" ]; then problem="node is not installed"
+	elif ! version_ge "$v" "$MIN_NODE"; then problem="node $v at $(command -v node) is older than $MIN_NODE"
+	elif ! command -v npm >/dev/null; then problem="npm is not installed (node $v is)"
+	fi
+	if [ -n "$problem" ]; then
+		fail "$problem" \
 			"the Playwright driver needs node >= 20 and Better Auth's build >= $MIN_NODE; Debian 12 ships 18.x" \
 			"fix: install Node.js 20.19+ or 22 with npm, e.g. from NodeSource (deb.nodesource.com, node_20.x or node_22.x)," \
 			"     or the official tarball from nodejs.org into /usr/local; then re-run make setup"
@@ -362,7 +367,11 @@ images_finish() {
 		for n in "${IMG_TODO[@]}"; do
 			case $n in postgres) RES_PG=$PG_LOCAL ;; node) RES_NODE=$NODE_LOCAL ;; esac
 		done
-		IMG_DID+=("built ${IMG_TODO[*]}")
+		if [ -n "${AUTHFLOW_IMAGE_CACHE:-}" ]; then
+			IMG_DID+=("built or loaded from $AUTHFLOW_IMAGE_CACHE: ${IMG_TODO[*]}")
+		else
+			IMG_DID+=("built ${IMG_TODO[*]}")
+		fi
 	fi
 	local summary=ok
 	[ ${#IMG_DID[@]} = 0 ] || summary=$(join_ ", " "${IMG_DID[@]}")
