@@ -49,7 +49,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 	t.Parallel()
 	c := ctx(t)
 	p := fixtures.NewPersona("signup", "Sign Up Person")
-	u, err := world.AuthClient(t).SignUpAs(c, p)
+	u, err := apiAuthClient(t, nil, nil).SignUpAs(c, p)
 	require.NoError(t, err, "sign-up of a new address must answer 200\n%s", world.serviceLogs(10))
 	assert.Equal(t, p.Email, u.Email, "the answer names the address that signed up")
 	assert.Equal(t, p.Name, u.Name, "the answer names the user")
@@ -86,7 +86,7 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signup-session")
+	a := apiNewActor(t, "signup-session")
 	_, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "sign-up sets a session cookie (auto sign-in)")
 	s, err := a.Auth.GetSession(c)
@@ -106,13 +106,13 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "dup")
+	a := apiNewActor(t, "dup")
 	for _, tc := range []struct{ name, email string }{
 		{"case=same-address", a.Email},
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			other := world.AuthClient(t)
+			other := apiAuthClient(t, nil, nil)
 			_, err := other.SignUp(c, "Impostor", tc.email, fixtures.NewPassword().Value())
 			he := apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists, "second sign-up of "+tc.email)
 			assert.NotEmpty(t, he.Message, "the refusal carries a readable message")
@@ -129,7 +129,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		assert.Len(t, accts, 1, "no second account row was attached to the existing user")
 	})
 	t.Run("case=original-password-still-works", func(t *testing.T) {
-		u, err := world.AuthClient(t).SignInAs(c, a.Persona)
+		u, err := apiAuthClient(t, nil, nil).SignInAs(c, a.Persona)
 		require.NoError(t, err, "the first user's password must survive a duplicate sign-up")
 		assert.Equal(t, a.User.ID, u.ID)
 	})
@@ -144,10 +144,16 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	c := ctx(t)
 	email := fixtures.Unique("race")
 	errs := make([]error, racers)
+	clients := make([]*betterauth.Client, racers)
+	for i := range clients { // each racer is a browser of its own, with its own connections
+		tr := apiTransport.Clone()
+		t.Cleanup(tr.CloseIdleConnections)
+		clients[i] = apiAuthClient(t, nil, tr)
+	}
 	var wg sync.WaitGroup
-	for i := range racers {
+	for i, cl := range clients {
 		wg.Go(func() {
-			_, errs[i] = world.AuthClient(t).SignUp(c, "Racer", email, fixtures.NewPassword().Value())
+			_, errs[i] = cl.SignUp(c, "Racer", email, fixtures.NewPassword().Value())
 		})
 	}
 	wg.Wait()
@@ -184,7 +190,7 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			email := fixtures.Unique("pwlen")
-			_, err := world.AuthClient(t).SignUp(ctx(t), "Password Length", email, tc.password)
+			_, err := apiAuthClient(t, nil, nil).SignUp(ctx(t), "Password Length", email, tc.password)
 			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
 				fmt.Sprintf("sign-up with a password of %d characters", len(tc.password)))
 			apiRequireNoUserRow(t, email, tc.name)
@@ -211,7 +217,7 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cl := world.AuthClient(t)
+			cl := apiAuthClient(t, nil, nil)
 			resp, err := cl.Do(ctx(t), http.MethodPost, cl.AuthURL("/sign-up/email"), tc.body(tc.email))
 			require.NoError(t, err)
 			he := httperr.FromParts("sign-up", resp.Method, resp.URL, resp.Status, resp.Header, resp.Body)
@@ -228,7 +234,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signin")
+	a := apiNewActor(t, "signin")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
@@ -254,8 +260,8 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 	track(t)
 	t.Parallel()
-	a := world.NewActor(t, "signin-case")
-	u, err := world.AuthClient(t).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
+	a := apiNewActor(t, "signin-case")
+	u, err := apiAuthClient(t, nil, nil).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
 	assert.Equal(t, a.User.ID, u.ID)
 }
@@ -267,12 +273,12 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signin-bad")
+	a := apiNewActor(t, "signin-bad")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
 	attempt := func(t *testing.T, email string) *betterauth.Response {
-		cl := world.AuthClient(t)
+		cl := apiAuthClient(t, nil, nil)
 		resp, err := cl.Do(c, http.MethodPost, cl.AuthURL("/sign-in/email"),
 			map[string]string{"email": email, "password": fixtures.NewPassword().Value()})
 		require.NoError(t, err)
@@ -311,7 +317,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "session")
+	a := apiNewActor(t, "session")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err, "get-session with the session cookie\n%s", world.serviceLogs(10))
 	require.NotNil(t, s, "get-session with a valid cookie must not answer null")
@@ -337,7 +343,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	track(t)
 	t.Parallel()
-	a := world.NewActor(t, "cookie")
+	a := apiNewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
@@ -357,7 +363,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	track(t)
 	t.Parallel()
-	a := world.NewActor(t, "session-null")
+	a := apiNewActor(t, "session-null")
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok)
 	for _, tc := range []struct {
@@ -370,7 +376,7 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cl := world.AuthClient(t)
+			cl := apiAuthClient(t, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
@@ -390,7 +396,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "two-sessions")
+	a := apiNewActor(t, "two-sessions")
 	second := a.Auth.NewSession()
 	_, err := second.SignInAs(c, a.Persona)
 	require.NoError(t, err, "second sign-in of the same user")
@@ -441,7 +447,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signout")
+	a := apiNewActor(t, "signout")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
 	require.NotNil(t, s)
@@ -483,7 +489,7 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signout-origin")
+	a := apiNewActor(t, "signout-origin")
 	for _, tc := range []struct {
 		name string
 		opt  betterauth.RequestOption

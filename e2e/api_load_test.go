@@ -55,11 +55,14 @@ func apiForwardedFor(i int) string { return fmt.Sprintf("10.77.%d.%d", i/250, i%
 // It stops at the first failed step.
 func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	h := http.Header{"X-Forwarded-For": {v.xff}}
+	tr := apiTransport.Clone() // a user of its own: its own connections, as a browser has
+	defer tr.CloseIdleConnections()
 	cl, err := betterauth.New(betterauth.Options{
 		BaseURL: world.T.App.WebURL, AuthPath: world.T.App.AuthBasePath, TokenPath: world.T.App.TokenPath,
+		JWKSPath: world.T.App.JWKSPath, Header: h, Transport: tr,
 		// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a
 		// small machine a sign-up may queue far longer than requestTimeout; the report shows it.
-		JWKSPath: world.T.App.JWKSPath, Timeout: apiLoadBudget, Header: h,
+		Timeout: apiLoadBudget,
 	})
 	<-start
 	if err != nil {
@@ -81,6 +84,7 @@ func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	}
 	ck := world.ChatKit(tok)
 	ck.Header = h
+	ck.HTTPClient = &http.Client{Transport: tr, Timeout: apiLoadBudget}
 	t0 = time.Now()
 	s, err := ck.CreateThread(c, fixtures.MsgGreeting)
 	v.chat = apiLoadStep{time.Since(t0), err}

@@ -72,7 +72,7 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 func TestSchema_AuthOkRouteAnswers200(t *testing.T) {
 	track(t)
 	t.Parallel()
-	cl := world.AuthClient(t)
+	cl := apiAuthClient(t, nil, nil)
 	resp, err := cl.Do(ctx(t), http.MethodGet, cl.AuthURL("/ok"), nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.Status, "GET %s/ok: %s\n%s", world.T.App.AuthBasePath, resp, world.serviceLogs(10))

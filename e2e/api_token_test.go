@@ -28,7 +28,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "token")
+	a := apiNewActor(t, "token")
 	cl := a.Auth.NewSession()
 	_, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err)
@@ -63,7 +63,7 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cl := world.AuthClient(t)
+			cl := apiAuthClient(t, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
@@ -85,7 +85,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 	track(t)
 	t.Parallel()
 	require.Positive(t, world.T.Lifetime, "target %s sets no token.lifetime for mode %s", world.T.File, world.T.TokenMode)
-	a := world.NewActor(t, "claims")
+	a := apiNewActor(t, "claims")
 	before := time.Now().Add(-apiClockSkew)
 	_, tr, err := a.Auth.Token(ctx(t))
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	track(t)
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "signature")
+	a := apiNewActor(t, "signature")
 
 	t.Run("case=verifies", func(t *testing.T) {
 		claims, err := apiVerifyToken(t, a.Auth, a.Token)
@@ -177,7 +177,7 @@ func TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls(t *testing.T) {
 	}
 	t.Parallel()
 	c := ctx(t)
-	a := world.NewActor(t, "jwks")
+	a := apiNewActor(t, "jwks")
 	_, first, err := a.Auth.JWKS(c)
 	require.NoError(t, err, "GET the JWKS\n%s", world.serviceLogs(10))
 	require.NotEmpty(t, first.Keys, "the JWKS publishes at least one key")
