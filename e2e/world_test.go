@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -141,11 +142,46 @@ func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*
 	if err != nil {
 		return nil, err
 	}
-	tok, _, err := c.Token(ctx)
+	tok, tr, err := c.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("token after sign-up: %w", err)
 	}
-	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: w.ChatKit(tok)}, nil
+	ck := &chatkit.Client{URL: w.T.App.ChatKitURL, Token: refreshingToken(c, tok, tokenExpiry(tr))}
+	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: ck}, nil
+}
+
+// refreshingToken sends tok until a minute before it expires, then fetches a fresh one with the
+// actor's session: a persona shared by a long run (kill matrix, browser suites) never sends an expired
+// token that would look like the app's fault.
+func refreshingToken(c *betterauth.Client, tok fixtures.Secret, exp time.Time) chatkit.TokenSource {
+	var mu sync.Mutex
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !exp.IsZero() && time.Until(exp) < time.Minute {
+			t, tr, err := c.Token(ctx)
+			if err != nil {
+				return "", fmt.Errorf("refresh the token: %w", err)
+			}
+			tok, exp = t, tokenExpiry(tr)
+		}
+		return tok.Value(), nil
+	}
+}
+
+// tokenExpiry reads exp from a token answer (zero when it has none).
+func tokenExpiry(tr *betterauth.TokenResponse) time.Time {
+	if tr == nil {
+		return time.Time{}
+	}
+	switch v := tr.Claims["exp"].(type) {
+	case float64:
+		return time.Unix(int64(v), 0)
+	case json.Number:
+		n, _ := v.Int64()
+		return time.Unix(n, 0)
+	}
+	return tr.ExpiresAt
 }
 
 // Tasks returns the titles of the user's tasks through the target's tasks_for_user probe.

@@ -107,12 +107,21 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// defaultTransport closes idle connections after 2 s. Node's http server closes them after 5 s
+// (keepAliveTimeout) and Go does not retry a POST on a reused connection that the server closed, so
+// with Go's default of 90 s a sign-up after a pause could fail with a bare EOF.
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.IdleConnTimeout = 2 * time.Second
+	return t
+}()
+
 // reset gives the client a fresh, empty cookie jar.
 func (c *Client) reset() {
 	c.jar = newRecordingJar()
 	tr := c.opts.Transport
 	if tr == nil {
-		tr = http.DefaultTransport
+		tr = defaultTransport
 	}
 	c.http = &http.Client{
 		Transport: tr,

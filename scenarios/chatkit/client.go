@@ -28,6 +28,14 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
+// defaultTransport closes idle connections after 2 s, before any usual server-side keep-alive
+// timeout (Node's is 5 s), so a request never lands on a connection the server already closed.
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.IdleConnTimeout = 2 * time.Second
+	return t
+}()
+
 // DefaultTimeout bounds a whole request including the stream when the Client has no
 // HTTPClient: a reply should stream within 5 s (the spec's p95), the slow-reply fault
 // waits 6 s, and a loaded CI machine needs headroom.
@@ -99,7 +107,7 @@ func (c *Client) httpClient() *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient
 	}
-	return &http.Client{Timeout: DefaultTimeout}
+	return &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport}
 }
 
 // Request is a protocol request: {"type","params","metadata"?}.
