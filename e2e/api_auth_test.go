@@ -45,8 +45,8 @@ func apiRequireNoUserRow(t *testing.T, email, why string) {
 // TestSignUp_CreatesTheUserAndACredentialAccount checks the rows a sign-up must leave: one "user"
 // row with what was sent and one "account" row of provider "credential" holding a scrypt hash.
 func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	p := fixtures.NewPersona("signup", "Sign Up Person")
 	u, err := apiAuthClient(t, nil, nil).SignUpAs(c, p)
@@ -83,8 +83,8 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 // TestSignUp_SignsTheNewUserIn checks Better Auth's auto sign-in: the sign-up answer sets a session
 // cookie that get-session accepts, and a session row exists.
 func TestSignUp_SignsTheNewUserIn(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signup-session")
 	_, ok := apiSessionCookie(a.Auth)
@@ -103,8 +103,8 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 // letter case): the second attempt gets 422 USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, no session,
 // no second row, and does not change the first user's password.
 func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "dup")
 	for _, tc := range []struct{ name, email string }{
@@ -138,8 +138,8 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 // TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser races several sign-ups of one new address:
 // exactly one succeeds, the others are refused as a client error (not a 500), and one row remains.
 func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	const racers = 4
 	c := ctx(t)
 	email := fixtures.Unique("race")
@@ -179,8 +179,8 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 // TestSignUp_PasswordOutsideTheLengthLimitsIsRefused checks Better Auth's default limits (8..128):
 // 400 PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG and no user row.
 func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	for _, tc := range []struct {
 		name, password, code string
 	}{
@@ -201,8 +201,8 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 // TestSignUp_InvalidInputIsRefused checks that a sign-up without a name or with a malformed
 // address is a 400 VALIDATION_ERROR and leaves no row.
 func TestSignUp_InvalidInputIsRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	for _, tc := range []struct {
 		name  string
 		email string
@@ -231,8 +231,8 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 // TestSignIn_CorrectPasswordCreatesASessionRow signs an existing user in from a fresh client: 200,
 // the same user, a session cookie and one more session row, the one get-session names.
 func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signin")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
@@ -258,8 +258,8 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 // TestSignIn_EmailAddressIsCaseInsensitive signs in with the address in upper case: Better Auth
 // stores addresses in lower case, so a user typing a capital letter still gets in.
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := apiNewActor(t, "signin-case")
 	u, err := apiAuthClient(t, nil, nil).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
@@ -270,8 +270,8 @@ func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 // address are both 401 INVALID_EMAIL_OR_PASSWORD with the same body (no user enumeration), set
 // no session cookie and add no session row.
 func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signin-bad")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
@@ -314,8 +314,8 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 // TestSession_GetSessionReturnsTheSignedInUser checks get-session with a valid cookie: the user,
 // a session that is not expired and that matches its row.
 func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "session")
 	s, err := a.Auth.GetSession(c)
@@ -341,8 +341,8 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 // (no script can read it), SameSite Lax or Strict, Secure exactly when the app is served over https,
 // path "/", and an expiry that matches the session row.
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := apiNewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
@@ -361,8 +361,8 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 // TestSession_WithoutAValidCookieGetSessionIsNull checks that get-session answers 200 null (not
 // an error, not a session) with no cookie, a forged cookie, or a real cookie with a bad signature.
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := apiNewActor(t, "session-null")
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok)
@@ -393,8 +393,8 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 // (sign-up on one client, sign-in on another): both answer get-session with their own session,
 // both get tokens the ChatKit backend accepts, and ending one leaves the other alive.
 func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "two-sessions")
 	second := a.Auth.NewSession()
@@ -444,8 +444,8 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 // (or expired), the cookie is cleared, get-session is null, a replay of the old cookie is refused
 // by the server, and the token route answers 401.
 func TestSignOut_EndsTheSession(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signout")
 	s, err := a.Auth.GetSession(c)
@@ -486,8 +486,8 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 // TestSignOut_WithoutATrustedOriginIsRefused checks Better Auth's CSRF rule: a cookie-carrying
 // sign-out without Origin, or from a foreign origin, is 403 and the session stays alive.
 func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signout-origin")
 	for _, tc := range []struct {

@@ -56,8 +56,8 @@ func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
 // first, the user's item done, the assistant item added, its text deltas, the assistant item done
 // with the text the deltas built, no error event, and a clean end of the body.
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	text := "Hello there, " + apiMarker("order")
 	s, streamErr := a.ChatKit.CreateThread(ctx(t), text)
@@ -138,8 +138,8 @@ func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 // TestChatKit_AddUserMessageContinuesTheThreadWithContext sends a second message to a thread: the
 // same thread continues (no new thread), and the assistant's reply refers to the previous message.
 func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	first := "Remember this code word: " + apiMarker("context")
@@ -189,8 +189,8 @@ func apiWalkThreads(t *testing.T, ck *chatkit.Client, limit int, order string) [
 // TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps creates five threads for a new user and
 // pages through them in both orders and with several page sizes.
 func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := apiNewActor(t, "list")
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
@@ -240,8 +240,8 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 // TestChatKit_GetByIDReturnsWhatWasSent reads a new thread back: its id, status and the two items
 // of the turn with the text sent and the reply streamed, oldest first.
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	text := "Please remember " + apiMarker("get")
 	start := time.Now()
@@ -267,8 +267,8 @@ func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 // TestChatKit_ItemsListReturnsWhatWasSent reads the items of a two-turn thread in both orders and
 // one item per page.
 func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	m1, m2 := "first "+apiMarker("items"), "second "+apiMarker("items")
@@ -317,8 +317,8 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 // TestChatKit_UpdateRenamesTheThread renames a thread: the answer, get_by_id and threads.list all
 // show the new title.
 func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "rename")
 	s := apiNewThread(t, a.ChatKit, "a thread to rename")
@@ -347,8 +347,8 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 // TestChatKit_DeleteRemovesTheThread deletes a thread; afterwards every request about it answers
 // 404 and the list no longer has it.
 func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "delete")
 	keep := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to keep"))
@@ -486,8 +486,8 @@ func apiTaskTitles(ts []apiTask) []string {
 // "list tasks", "complete task 1") and checks the tasks rows of that user, and that another user's
 // tasks stay as they were.
 func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	x, y := apiNewActor(t, "tasks-x"), apiNewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
@@ -551,8 +551,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 // alg "none" token and (hs256) an expired one: 401 with WWW-Authenticate: Bearer, before any
 // stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	b := world.Shared(t, fixtures.RoleUserB)
 	changed, err := fixtures.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})

@@ -44,8 +44,8 @@ func apiThreadRequests(threadID string) []chatkit.Request {
 // add_user_message, update, delete and list on user A's thread; each is refused, and A's thread
 // is unchanged afterwards.
 func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	secret := apiMarker("a-private")
@@ -97,8 +97,8 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 // with user A's thread id and with an id of the same shape that does not exist: same status, same
 // body (with the id itself masked), so a thread's existence does not leak.
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	foreign := apiNewThread(t, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
 	missing := apiMissingThreadID(foreign)
@@ -125,8 +125,8 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 // TestIsolation_UserBCannotSeeOrChangeUserAsTasks has user B list, complete and add tasks while
 // user A has one: B never sees A's task, cannot complete it, and B's task lands in B's rows only.
 func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a, b := apiNewActor(t, "iso-tasks-a"), apiNewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
@@ -158,8 +158,8 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 // TestIsolation_TokenWithAnotherUsersSubIsRefused has user B change the sub of his own token to
 // user A's id: the backend must refuse it rather than serve A's threads.
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	id := apiNewThread(t, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := fixtures.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})

@@ -21,8 +21,8 @@ import (
 // (user, session, account, verification, jwks) against dbprobe.BetterAuthSchema; a failure names
 // every missing table or column.
 func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	actual, err := world.DB.TableColumns(ctx(t), "")
 	require.NoError(t, err, "read the schema from information_schema")
 	for _, table := range slices.Sorted(maps.Keys(dbprobe.BetterAuthSchema)) {
@@ -46,8 +46,8 @@ func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 // TestSchema_UserEmailIsUnique checks that the database itself refuses a second row with the same
 // address (a unique constraint or index on "user".email), so concurrent sign-ups cannot both win.
 func TestSchema_UserEmailIsUnique(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	var n int
 	err := world.DB.Pool().QueryRow(ctx(t), `
 		SELECT count(*) FROM information_schema.table_constraints tc
@@ -70,8 +70,8 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 // TestSchema_AuthOkRouteAnswers200 calls Better Auth's readiness route <auth base>/ok, which runs
 // its schema check (unlike a plain health route).
 func TestSchema_AuthOkRouteAnswers200(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	cl := apiAuthClient(t, nil, nil)
 	resp, err := cl.Do(ctx(t), http.MethodGet, cl.AuthURL("/ok"), nil)
 	require.NoError(t, err)

@@ -25,8 +25,8 @@ import (
 // TestToken_IsIssuedAfterSignIn signs in from a fresh client and fetches a token: a three-part JWT
 // for that user, signed with the mode's algorithm (HS256, or an algorithm of the JWKS keys).
 func TestToken_IsIssuedAfterSignIn(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "token")
 	cl := a.Auth.NewSession()
@@ -52,8 +52,8 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 // TestToken_WithoutASessionIsRefused asks for a token with no cookie and with a forged one: 401 and
 // no token in the body.
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
@@ -82,8 +82,8 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 // TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime checks sub, iat and exp against the
 // target's lifetime for the mode, and iss/aud in jwks mode.
 func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	require.Positive(t, world.T.Lifetime, "target %s sets no token.lifetime for mode %s", world.T.File, world.T.TokenMode)
 	a := apiNewActor(t, "claims")
 	before := time.Now().Add(-apiClockSkew)
@@ -127,8 +127,8 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 // golang-jwt with HS256 only) or the JWKS (jwks), and checks the check itself: a token with a
 // changed claim, or one signed by another key, must not verify. The backend must accept it too.
 func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := apiNewActor(t, "signature")
 

@@ -521,8 +521,8 @@ func secMalformed(f func(b *secBuilder) (fixtures.Secret, string, error)) func(b
 // TestSecurity_JWTAttackMatrix runs every case of secCases on threads.list and threads.create,
 // between two positive controls, and writes the report.
 func TestSecurity_JWTAttackMatrix(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	started := time.Now()
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)

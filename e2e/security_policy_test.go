@@ -146,8 +146,8 @@ func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure,
 // TestSecurity_TokenAfterSignOut measures whether a signed-out user's token still opens the ChatKit
 // backend, and for how long (ASVS 7.4.1).
 func TestSecurity_TokenAfterSignOut(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-signout")
@@ -162,8 +162,8 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 // TestSecurity_TokenAfterUserDelete deletes the user's rows from the database and measures whether
 // the user's token still opens the ChatKit backend (ASVS 7.4.2).
 func TestSecurity_TokenAfterUserDelete(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-deleted")
@@ -193,8 +193,8 @@ var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Se
 // offset the backend still accepts, with tokens signed as the app signs them (hs256: the shared
 // secret; jwks: the web's key recovered from its jwks table, n/a when that is impossible).
 func TestSecurity_ClockSkewLeeway(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-leeway")
@@ -278,8 +278,8 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 
 // TestSecurity_BudgetsParse checks the parsing of app.budgets (no stack use).
 func TestSecurity_BudgetsParse(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	got, err := secParseBudgets("t.yaml", map[string]string{
 		"token_after_signout": "30m", "exp_leeway": " 60s ", "nbf_leeway": "0s", "p95_latency": "whatever",
 	})

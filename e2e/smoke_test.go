@@ -12,8 +12,8 @@ import (
 // TestSmoke_SignUpTokenAndChatCreateATaskForThatUser walks the fixed app's manual test plan once, over
 // HTTP: sign up, fetch the token, ask the ChatKit backend to add a task, and find the rows in Postgres.
 func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	c := ctx(t)
 	a := world.NewActor(t, "smoke")
 

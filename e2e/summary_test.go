@@ -25,7 +25,8 @@ type result struct {
 	failed bool
 }
 
-// track records t's outcome and duration for the summary printed after the run.
+// track records t's outcome and duration for the summary printed after the run. Call it after
+// t.Parallel(): a parallel test's wait for its turn is not its run time.
 func track(t *testing.T) {
 	start := time.Now()
 	t.Cleanup(func() {
