@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 GO ?= go
 MODES ?= hs256 jwks
-ART := artifacts
+ART ?= $(or $(AUTHFLOW_ARTIFACTS),artifacts)
 GOTESTSUM := $(GO) tool gotestsum --format testname
 SUMMARIZE := $(GO) run ./internal/report/cmd/summarize
 E2E_TIMEOUT ?= 20m
@@ -36,7 +36,7 @@ e2e: setup
 unit: setup
 	@mkdir -p $(ART)
 	$(GOTESTSUM) --junitfile $(ART)/junit-unit.xml --jsonfile $(ART)/unit.json -- -count=1 \
-	  $$($(GO) list ./... | grep -v -e /e2e)
+	  $$($(GO) list ./... | grep -v -E '/authflow/e2e(/|$$)')
 
 lint:
 	$(GO) vet ./...

@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 func runMain(m *testing.M) (code int) {
 	flag.Parse()
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	if err := applyShard(); err != nil {
+		logf("authflow: %v", err)
+		return 2
+	}
 	if listOnly() {
 		return m.Run()
 	}
