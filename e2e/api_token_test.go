@@ -167,15 +167,17 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	})
 }
 
-// TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls interleaves token and JWKS requests, serial
-// and concurrent: every token's kid is published in every later JWKS, and the key set does not
-// change (no key per call, no key race).
-func TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls(t *testing.T) {
+// TestToken_SigningKeyStaysStableAcrossRepeatedCalls fetches tokens serially and in a burst. In jwks
+// mode it interleaves JWKS requests too: every token's kid is published in every later JWKS, and the
+// key set does not change (no key per call, no key race). In hs256 mode every token verifies with the
+// one shared secret, so the backend can rely on it.
+func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
+	t.Parallel()
 	track(t)
 	if world.T.TokenMode != targets.ModeJWKS {
-		t.Skipf("token mode %s signs with the shared secret; there is no JWKS to keep stable", world.T.TokenMode)
+		tokenSecretStaysStable(t)
+		return
 	}
-	t.Parallel()
 	c := ctx(t)
 	a := apiNewActor(t, "jwks")
 	_, first, err := a.Auth.JWKS(c)
@@ -236,4 +238,26 @@ func TestToken_JWKSKeysStayPublishedAcrossRepeatedCalls(t *testing.T) {
 		assert.NoError(t, err, "call %d: the token must verify against the current JWKS", i)
 	}
 	assert.Equal(t, want, kids(last), "the key set after the burst")
+}
+
+// tokenSecretStaysStable is the hs256 half of TestToken_SigningKeyStaysStableAcrossRepeatedCalls.
+func tokenSecretStaysStable(t *testing.T) {
+	c := ctx(t)
+	a := apiNewActor(t, "hskey")
+	toks := make([]fixtures.Secret, 9)
+	errs := make([]error, len(toks))
+	for i := range 3 {
+		toks[i], _, errs[i] = a.Auth.Token(c)
+	}
+	var wg sync.WaitGroup
+	for i := 3; i < len(toks); i++ {
+		wg.Go(func() { toks[i], _, errs[i] = a.Auth.Token(c) })
+	}
+	wg.Wait()
+	for i, tok := range toks {
+		require.NoError(t, errs[i], "token call %d", i)
+		_, err := jwt.Parse(tok.Value(), func(*jwt.Token) (any, error) { return []byte(world.Secret.Value()), nil },
+			jwt.WithValidMethods([]string{"HS256"}))
+		assert.NoError(t, err, "token call %d: every token verifies with the shared secret", i)
+	}
 }

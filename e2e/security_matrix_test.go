@@ -608,15 +608,18 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	cases := secCases()
 	matrixStart := time.Now()
 	for _, tc := range cases {
+		// A case that does not apply to this mode (e.g. a missing iss where the mode has no iss) gets
+		// an n/a row in the report and no subtest: nothing runs, so nothing is shown as passed.
+		tk, buildErr := tc.build(b)
+		if buildErr == nil && tk.na {
+			row(tc.name, tc.group, "-", "n/a", "not run in "+b.mode+": "+tk.why, "n/a")
+			t.Logf("case=%s: n/a in token mode %s: %s", tc.name, b.mode, tk.why)
+			continue
+		}
 		t.Run("case="+tc.name, func(t *testing.T) {
-			tk, err := tc.build(b)
-			if err != nil {
-				row(tc.name, tc.group, tk.construction, "reject", "could not build: "+err.Error(), "FAIL")
-				t.Fatalf("case=%s: build the token: %v", tc.name, err)
-			}
-			if tk.na {
-				row(tc.name, tc.group, "-", "n/a", "not run in "+b.mode+": "+tk.why, "n/a")
-				t.Skipf("case=%s: n/a in token mode %s: %s", tc.name, b.mode, tk.why)
+			if buildErr != nil {
+				row(tc.name, tc.group, tk.construction, "reject", "could not build: "+buildErr.Error(), "FAIL")
+				t.Fatalf("case=%s: build the token: %v", tc.name, buildErr)
 			}
 			var outs []secOutcome
 			for _, rq := range secRequests {

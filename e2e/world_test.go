@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -184,7 +185,8 @@ func tokenExpiry(tr *betterauth.TokenResponse) time.Time {
 	return tr.ExpiresAt
 }
 
-// Tasks returns the titles of the user's tasks through the target's tasks_for_user probe.
+// Tasks returns the titles of the user's tasks through the target's tasks_for_user probe (its
+// title column, or its only column).
 func (w *World) Tasks(t *testing.T, userID string) []string {
 	t.Helper()
 	q, ok := w.T.App.Probes["tasks_for_user"]
@@ -193,9 +195,14 @@ func (w *World) Tasks(t *testing.T, userID string) []string {
 	require.NoError(t, err)
 	var out []string
 	for _, r := range rows {
-		for _, v := range r {
-			out = append(out, v)
+		title, ok := r["title"]
+		if !ok && len(r) == 1 {
+			for _, v := range r {
+				title, ok = v, true
+			}
 		}
+		require.True(t, ok, "target %s: app.probes.tasks_for_user must return a title column (got %v)", w.T.File, slices.Collect(maps.Keys(r)))
+		out = append(out, title)
 	}
 	return out
 }
