@@ -527,11 +527,16 @@ func (st *Stack) StartService(ctx context.Context, s ServiceSpec) (*Service, err
 		}
 		image = ref
 	}
+	t0 := time.Now()
 	svc, err := st.startService(ctx, s, image)
 	if svc != nil {
 		st.mu.Lock()
 		st.Services[s.Name] = svc
+		st.Timings = append(st.Timings, Phase{"service " + s.Name, time.Since(t0)})
 		st.mu.Unlock()
+	}
+	if err == nil && st.spec.Progress != nil {
+		st.spec.Progress("stack: %-28s %6.2fs  %s", "service "+s.Name, time.Since(t0).Seconds(), svc.PublicURL)
 	}
 	return svc, err
 }

@@ -32,8 +32,8 @@ func (r *guardReporter) Errorf(format string, args ...any) {
 // TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors injects an uncaught page error and a 5xx
 // answer into a context, checks that the guard reports each, then waives them so this test passes.
 func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	for _, c := range []struct {
 		name, want string
 		inject     func(t *testing.T, s *browser.Session)
@@ -76,8 +76,8 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.`)
 // writes the artifacts a failed test would keep, and searches every file (and every entry of the
 // trace) for the password, the cookie values and anything shaped like a JWT.
 func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.NewActor(t, "browser-redact")
 	s := world.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))

@@ -80,8 +80,8 @@ func lastSeq(s *browser.Session) int {
 }
 
 func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s := world.BrowserSession(t, "")
 	u := fixtures.NewPersona("browser-signup", "Browser Signup")
 
@@ -103,8 +103,8 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 }
 
 func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.NewActor(t, "browser-login")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -117,8 +117,8 @@ func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 }
 
 func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.NewActor(t, "browser-wrongpw")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -140,8 +140,8 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 }
 
 func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	a := world.NewActor(t, "browser-dup")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -166,8 +166,8 @@ func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 }
 
 func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s := world.BrowserSession(t, "")
 
 	require.NoError(t, s.Goto(browser.PageChat))
@@ -179,8 +179,8 @@ func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
 }
 
 func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, _ := world.SignedInBrowserSession(t, "browser-token", "")
 	require.NoError(t, s.WatchText(tokenMissing))
 
@@ -196,8 +196,8 @@ func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) 
 }
 
 func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, a := world.SignedInBrowserSession(t, "browser-task", "")
 	chat := openChat(t, s)
 
@@ -208,8 +208,8 @@ func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
 // TestBrowser_EveryChatKitRequestCarriesABearerToken is the Authorization-header check: the widget's
 // custom fetch must add the user's JWT to every request to the ChatKit endpoint.
 func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, _ := world.SignedInBrowserSession(t, "browser-bearer", "")
 	isChatKit := func(r browser.Request) bool { return r.Kind == browser.KindChatKit }
 	chat := openChat(t, s)
@@ -236,8 +236,8 @@ func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 }
 
 func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, _ := world.SignedInBrowserSession(t, "browser-reload", "")
 	chat := openChat(t, s)
 	title := browserUnique("reload")
@@ -255,8 +255,8 @@ func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 }
 
 func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	sa, a := world.SignedInBrowserSession(t, "browser-owner", "")
 	chatA := openChat(t, sa)
 	title := browserUnique("private")
@@ -281,8 +281,8 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 }
 
 func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, a := world.SignedInBrowserSession(t, "browser-signout", "")
 	chat := openChat(t, s)
 	require.Equal(t, 1, browserSessionCount(t, a.User.ID), "the injected session is the user's only one")
@@ -301,8 +301,8 @@ func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
 }
 
 func TestBrowser_ChatWidgetMounts(t *testing.T) {
-	track(t)
 	t.Parallel()
+	track(t)
 	s, _ := world.SignedInBrowserSession(t, "browser-mount", "")
 	chat := openChat(t, s)
 

@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,15 +94,21 @@ func runMain(m *testing.M) (code int) {
 	}
 
 	world, err = newWorld(env)
+	var once sync.Once
 	teardown := func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout)
-		defer tcancel()
-		if world != nil {
-			world.close()
-		}
-		if err := env.Stack.Close(tctx); err != nil {
-			logf("authflow: teardown: %v", err)
-		}
+		once.Do(func() {
+			tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout)
+			defer tcancel()
+			if world != nil {
+				world.close()
+			}
+			if err := env.Stack.Close(tctx); err != nil {
+				logf("authflow: teardown: %v", err)
+			}
+		})
+	}
+	if err == nil {
+		err = runBeforeTests()
 	}
 	if err != nil {
 		logf("authflow: %v", err)
@@ -131,4 +140,38 @@ func runMain(m *testing.M) (code int) {
 func listOnly() bool {
 	f := flag.Lookup("test.list")
 	return f != nil && f.Value.String() != ""
+}
+
+// beforeTests are helper services a suite needs, started by TestMain once the stack is up and before
+// any test runs, when a test of theirs is selected. Starting a container mid-run changes the host's
+// network (a new veth), and Chromium then aborts in-flight requests of parallel browser tests with
+// net::ERR_NETWORK_CHANGED.
+var beforeTests []beforeTest
+
+type beforeTest struct {
+	test  string // the top-level test that needs it
+	start func() error
+}
+
+func runBeforeTests() error {
+	for _, b := range beforeTests {
+		if !selected(b.test) {
+			continue
+		}
+		if err := b.start(); err != nil {
+			return fmt.Errorf("start what %s needs: %w", b.test, err)
+		}
+	}
+	return nil
+}
+
+// selected reports whether -test.run may select the top-level test name.
+func selected(name string) bool {
+	f := flag.Lookup("test.run")
+	if f == nil || f.Value.String() == "" {
+		return true
+	}
+	first := strings.Split(f.Value.String(), "/")[0]
+	re, err := regexp.Compile(first)
+	return err != nil || re.MatchString(name)
 }

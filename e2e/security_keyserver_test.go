@@ -65,9 +65,22 @@ var secKeyServerOnce struct {
 	err error
 }
 
+// The key server starts with the stack, before any test, so that no container is created while
+// browser tests run (see beforeTests).
+func init() {
+	beforeTests = append(beforeTests, beforeTest{test: "TestSecurity_JWTAttackMatrix", start: func() error {
+		_, err := secKeyServerStart()
+		return err
+	}})
+}
+
 // secKeyServerFor returns the process's key server, building and starting it on first use.
 func secKeyServerFor(t *testing.T) (*secKeyServer, error) {
 	t.Helper()
+	return secKeyServerStart()
+}
+
+func secKeyServerStart() (*secKeyServer, error) {
 	secKeyServerOnce.Lock()
 	defer secKeyServerOnce.Unlock()
 	if secKeyServerOnce.ks != nil || secKeyServerOnce.err != nil {
