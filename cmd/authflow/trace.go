@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/authflow-e2e/authflow/internal/tools"
 )
@@ -37,9 +40,33 @@ func cmdTrace(args []string) int {
 	fmt.Printf("trace viewer: http://127.0.0.1:%s (Ctrl-C stops it)\n", port)
 	cmd := exec.Command(node, cli, "show-trace", "--host", "127.0.0.1", "--port", port, zip)
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = os.Stdout, os.Stderr, os.Stdin
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "authflow trace: %v\n", err)
+		return 1
+	}
+	// A plain kill of authflow (not only Ctrl-C in a terminal) stops the viewer too.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	if err := cmd.Wait(); err != nil && !isSignalExit(err) {
 		fmt.Fprintf(os.Stderr, "authflow trace: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// isSignalExit reports whether the viewer ended because it was told to stop.
+func isSignalExit(err error) bool {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/containers"
+)
+
+func TestMain(m *testing.M) {
+	containers.RunReaperIfAsked()
+	os.Exit(m.Run())
+}
+
+// capture runs f with os.Stdout and os.Stderr sent to one buffer, which it returns with f's result.
+// The buffer is readable while f runs (through the returned syncBuffer).
+func capture(t *testing.T, f func() int) (int, string) {
+	t.Helper()
+	out := &syncBuffer{}
+	code := captureInto(t, out, f)
+	return code, out.String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func captureInto(t *testing.T, out *syncBuffer, f func() int) int {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(out, r); close(done) }()
+	defer func() {
+		os.Stdout, os.Stderr = oldOut, oldErr
+		w.Close()
+		<-done
+	}()
+	return f()
+}
+
+func TestUp_ABadTargetSaysWhichFileAndFieldToFix(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("name: x\npostgres: {image: [pg]}\nservices:\n  web: {image: w}\napp: {web_url: 'http://localhost:1', chatkit_url: 'http://localhost:1/c'}\n"), 0o644))
+	code, out := capture(t, func() int { return cmdUp([]string{"-target", bad}) })
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, bad+": services.web.port: missing")
+}
+
+func TestUp_AnUnknownTokenModeIsRefused(t *testing.T) {
+	code, out := capture(t, func() int { return cmdUp([]string{"-mode", "rs256"}) })
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, `"rs256" is not a token mode; allowed: hs256, jwks`)
+}
+
+func TestDoctor_NamesWhatIsMissingAndTheFix(t *testing.T) {
+	t.Setenv("AUTHFLOW_DRIVER_DIR", filepath.Join(t.TempDir(), "no-driver"))
+	code, out := capture(t, func() int { return cmdDoctor(nil) })
+	assert.Equal(t, 1, code, out)
+	assert.Regexp(t, `MISSING\s+playwright driver`, out)
+	assert.Contains(t, out, "fix: make setup")
+	assert.Regexp(t, `ok\s+docker daemon`, out, "the rest of the machine is set up by make setup")
+}
+
+func TestTrace_AMissingFileIsAnError(t *testing.T) {
+	code, out := capture(t, func() int { return cmdTrace([]string{filepath.Join(t.TempDir(), "none.zip")}) })
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "no such file")
+}
+
+// TestUp_StartsTheStackPrintsAReadyUserAndCleansUpOnInterrupt runs `authflow up` against the reference
+// target: it must print the web URL and a test user, serve the app, and remove everything on Ctrl-C.
+func TestUp_StartsTheStackPrintsAReadyUserAndCleansUpOnInterrupt(t *testing.T) {
+	t.Chdir("../..") // the module root, where `authflow up` finds targets/reference.yaml
+	out := &syncBuffer{}
+	result := make(chan int, 1)
+	go func() { result <- captureInto(t, out, func() int { return cmdUp(nil) }) }()
+
+	deadline := time.Now().Add(containers.Scaled(3 * time.Minute))
+	for !strings.Contains(out.String(), "Ctrl-C stops") {
+		select {
+		case code := <-result:
+			t.Fatalf("authflow up ended with %d before the stack was up:\n%s", code, scrub(out.String()))
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the stack did not come up:\n%s", scrub(out.String()))
+		time.Sleep(100 * time.Millisecond)
+	}
+	text := out.String()
+	web := regexp.MustCompile(`web \(open this\)\s+(http://localhost:\d+)`).FindStringSubmatch(text)
+	require.Len(t, web, 2, "the web URL is printed:\n%s", scrub(text))
+	assert.Regexp(t, `test user\s+qa-`, text, "a ready test user is printed")
+	assert.NotContains(t, text, "could not be created")
+	run := regexp.MustCompile(`run ([0-9a-f]{12})\)`).FindStringSubmatch(text)
+	require.Len(t, run, 2)
+
+	resp, err := http.Get(web[1] + "/login")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the login page is served")
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	select {
+	case code := <-result:
+		assert.Equal(t, 0, code)
+	case <-time.After(containers.Scaled(60 * time.Second)):
+		t.Fatal("authflow up did not stop on Ctrl-C")
+	}
+	cli, err := containers.Client(t.Context())
+	require.NoError(t, err)
+	defer cli.Close()
+	n, err := containers.Sweep(t.Context(), cli, run[1])
+	require.NoError(t, err)
+	assert.Zero(t, n, "authflow up left %d containers/networks of its run behind", n)
+}
+
+// scrub hides the test user's password that `authflow up` prints, for failure messages.
+func scrub(s string) string {
+	return regexp.MustCompile(`(?m)^(\s*password\s+)\S+`).ReplaceAllString(s, "${1}[REDACTED]")
+}
+
+func TestScrub_HidesThePrintedPassword(t *testing.T) {
+	assert.Equal(t, "  test user  a@b\n  password   [REDACTED]\n", scrub("  test user  a@b\n  password   s3cret-Value\n"))
+}
