@@ -31,7 +31,7 @@ var (
 	jwtRE = regexp.MustCompile(`\be[wy][A-Za-z0-9_-]{8,}\.e[wy][A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
 
 	// authSchemeRE matches the credential after an HTTP auth scheme.
-	authSchemeRE = regexp.MustCompile(`(?i)\b(Bearer|Basic)(\s+)([^\s",;]+)`)
+	authSchemeRE = regexp.MustCompile(`(?i)\b(Bearer|Basic)(\s+)([^\s",;]{8,})`) // 8+: a credential, not a word like "header:"
 
 	// cookieRE matches Better Auth's cookies (any prefix, __Secure-/__Host- included), and
 	// any other cookie whose name says it is a session or token cookie.

@@ -153,3 +153,9 @@ func TestRedactor_NoKnownSecretSurvives(t *testing.T) {
 	assert.NotContains(t, plain, `"password":"`+password)
 	assert.NotContains(t, plain, `"token":"`+session)
 }
+
+func TestString_KeepsProseAboutBearerHeaders(t *testing.T) {
+	assert.Equal(t, "request without an Authorization: Bearer header: Should be true",
+		String("request without an Authorization: Bearer header: Should be true"))
+	assert.NotContains(t, String("Authorization: Bearer abcdefgh12345"), "abcdefgh12345")
+}
