@@ -116,8 +116,8 @@ var faults = []fault{
 		MustFail: []string{"TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
 	},
 	{
-		Name:     "cors-no-authorization",
-		Modes:    []string{hs256},
+		Name:  "cors-no-authorization",
+		Modes: []string{hs256},
 		// The browser cannot send the token at all; the API-level preflight check names the cause.
 		MustFail: []string{
 			"TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser",
