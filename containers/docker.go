@@ -26,6 +26,7 @@ const (
 	LabelStack   = "org.authflow.stack"   // target name
 	LabelService = "org.authflow.service" // service name
 	LabelImage   = "org.authflow.image"   // on images built by this package: "build"
+	LabelKeep    = "org.authflow.keep"    // "true" on a stack kept for debugging (AUTHFLOW_KEEP): never swept
 )
 
 // PrepareEnv sets the testcontainers settings this harness needs unless the user set them:

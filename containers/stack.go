@@ -287,6 +287,9 @@ func (st *Stack) labels(service string) map[string]string {
 	if service != "" {
 		l[LabelService] = service
 	}
+	if st.spec.Keep {
+		l[LabelKeep] = "true"
+	}
 	return l
 }
 

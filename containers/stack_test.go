@@ -191,27 +191,33 @@ func TestResolveImage_MissingImagesSayHowToBuildThem(t *testing.T) {
 	assert.Contains(t, err.Error(), "make setup")
 }
 
-func TestSweep_RemovesLeftoversOfDeadRunsOnly(t *testing.T) {
+func TestSweep_RemovesLeftoversOfDeadRunsButNotKeptOnes(t *testing.T) {
 	cli := dockerClient(t)
 	ctx := context.Background()
 	img, err := ResolveImage(ctx, cli, postgresImages)
 	require.NoError(t, err)
 	host, _ := os.Hostname()
-	mk := func(pid int) string {
+	mk := func(pid int, extra ...string) string {
 		run := NewRunID()
+		labels := map[string]string{LabelManaged: "true", LabelRun: run, LabelPID: fmt.Sprint(pid), LabelHost: host}
+		for i := 0; i+1 < len(extra); i += 2 {
+			labels[extra[i]] = extra[i+1]
+		}
 		c, err := testcontainers.Run(ctx, img,
 			testcontainers.WithEnv(map[string]string{"POSTGRES_PASSWORD": "x"}),
-			testcontainers.WithLabels(map[string]string{LabelManaged: "true", LabelRun: run, LabelPID: fmt.Sprint(pid), LabelHost: host}))
+			testcontainers.WithLabels(labels))
 		require.NoError(t, err)
 		testcontainers.CleanupContainer(t, c)
 		return run
 	}
 	deadRun := mk(999999999) // no such pid
 	liveRun := mk(os.Getpid())
+	keptRun := mk(999999999, LabelKeep, "true")
 	_, err = Sweep(ctx, cli, "")
 	require.NoError(t, err)
 	assert.Equal(t, 0, runObjects(t, cli, deadRun), "a dead run's container is swept")
 	assert.Equal(t, 1, runObjects(t, cli, liveRun), "a live run's container is left alone")
+	assert.Equal(t, 1, runObjects(t, cli, keptRun), "a stack kept with AUTHFLOW_KEEP is left alone")
 }
 
 // killChild starts a stack, prints its run id and waits to be killed.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +30,9 @@ func Sweep(ctx context.Context, cli client.APIClient, runID string) (int, error)
 	dead := func(labels map[string]string) bool {
 		if runID != "" {
 			return true
+		}
+		if labels[LabelKeep] == "true" {
+			return false // kept on purpose (AUTHFLOW_KEEP); removed by hand
 		}
 		if labels[LabelHost] != host {
 			return false
@@ -89,7 +93,10 @@ func RunReaperIfAsked() {
 		return
 	}
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
+	msg, _ := io.ReadAll(bufio.NewReader(os.Stdin))
+	if strings.TrimSpace(string(msg)) == "keep" {
+		os.Exit(0) // the parent kept its stack on purpose (AUTHFLOW_KEEP)
+	}
 	PrepareEnv(false)
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(terminateTimeout))
 	defer cancel()
@@ -141,6 +148,14 @@ var reapers = struct {
 	sync.Mutex
 	live map[*Reaper]bool
 }{live: map[*Reaper]bool{}}
+
+// Keep tells the reaper that the stack is kept on purpose (AUTHFLOW_KEEP): it exits without sweeping.
+func (r *Reaper) Keep() {
+	if r == nil {
+		return
+	}
+	_, _ = io.WriteString(r.w, "keep\n")
+}
 
 // Stop closes the pipe (the reaper then sweeps, finding nothing after a clean teardown) and waits.
 func (r *Reaper) Stop() {

@@ -62,7 +62,13 @@ func runMain(m *testing.M) (code int) {
 	if err != nil {
 		logf("authflow: %v (leftovers of this run will be swept by the next one)", err)
 	}
-	defer reaper.Stop()
+	keep := os.Getenv("AUTHFLOW_KEEP") == "1"
+	defer func() {
+		if keep && world != nil {
+			reaper.Keep()
+		}
+		reaper.Stop()
+	}()
 
 	// Ctrl-C or SIGTERM: cancel the start, or tear the stack down and exit, within teardownTimeout.
 	ctx, cancel := context.WithTimeout(context.Background(), stackStartTimeout)
@@ -71,7 +77,6 @@ func runMain(m *testing.M) (code int) {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	keep := os.Getenv("AUTHFLOW_KEEP") == "1"
 	logf("authflow: starting target %q (token mode %s, run %s)", t.Name, t.Token.Mode, runID)
 	var env *stack.Env
 	started := make(chan error, 1)
