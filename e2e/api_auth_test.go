@@ -86,7 +86,7 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "signup-session")
+	a := world.NewActor(t, "signup-session")
 	_, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "sign-up sets a session cookie (auto sign-in)")
 	s, err := a.Auth.GetSession(c)
@@ -106,7 +106,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "dup")
+	a := world.NewActor(t, "dup")
 	for _, tc := range []struct{ name, email string }{
 		{"case=same-address", a.Email},
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
@@ -146,7 +146,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	errs := make([]error, racers)
 	clients := make([]*betterauth.Client, racers)
 	for i := range clients { // each racer is a browser of its own, with its own connections
-		tr := apiTransport.Clone()
+		tr := betterauth.NewTransport()
 		t.Cleanup(tr.CloseIdleConnections)
 		clients[i] = apiAuthClient(t, nil, tr)
 	}
@@ -234,7 +234,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "signin")
+	a := world.NewActor(t, "signin")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
@@ -260,7 +260,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 	t.Parallel()
 	track(t)
-	a := apiNewActor(t, "signin-case")
+	a := world.NewActor(t, "signin-case")
 	u, err := apiAuthClient(t, nil, nil).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
 	assert.Equal(t, a.User.ID, u.ID)
@@ -273,7 +273,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "signin-bad")
+	a := world.NewActor(t, "signin-bad")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
@@ -317,7 +317,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "session")
+	a := world.NewActor(t, "session")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err, "get-session with the session cookie\n%s", world.serviceLogs(10))
 	require.NotNil(t, s, "get-session with a valid cookie must not answer null")
@@ -343,7 +343,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	t.Parallel()
 	track(t)
-	a := apiNewActor(t, "cookie")
+	a := world.NewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
@@ -363,7 +363,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	t.Parallel()
 	track(t)
-	a := apiNewActor(t, "session-null")
+	a := world.NewActor(t, "session-null")
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok)
 	for _, tc := range []struct {
@@ -396,7 +396,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "two-sessions")
+	a := world.NewActor(t, "two-sessions")
 	second := a.Auth.NewSession()
 	_, err := second.SignInAs(c, a.Persona)
 	require.NoError(t, err, "second sign-in of the same user")
@@ -447,7 +447,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "signout")
+	a := world.NewActor(t, "signout")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
 	require.NotNil(t, s)
@@ -489,7 +489,7 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "signout-origin")
+	a := world.NewActor(t, "signout-origin")
 	for _, tc := range []struct {
 		name string
 		opt  betterauth.RequestOption

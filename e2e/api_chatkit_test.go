@@ -191,7 +191,7 @@ func apiWalkThreads(t *testing.T, ck *chatkit.Client, limit int, order string) [
 func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	t.Parallel()
 	track(t)
-	a := apiNewActor(t, "list")
+	a := world.NewActor(t, "list")
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
 	for range 5 {
@@ -320,7 +320,7 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "rename")
+	a := world.NewActor(t, "rename")
 	s := apiNewThread(t, a.ChatKit, "a thread to rename")
 	title := "Renamed ✅ " + apiMarker("title")
 	th, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
@@ -350,7 +350,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "delete")
+	a := world.NewActor(t, "delete")
 	keep := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to keep"))
 	gone := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
@@ -384,7 +384,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 	track(t)
 	c := ctx(t)
-	a := apiNewActor(t, "history")
+	a := world.NewActor(t, "history")
 	const turns = 50
 	sent := make([]string, turns)
 	for i := range sent {
@@ -489,7 +489,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	x, y := apiNewActor(t, "tasks-x"), apiNewActor(t, "tasks-y")
+	x, y := world.NewActor(t, "tasks-x"), world.NewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
 	apiNewThread(t, y.ChatKit, fixtures.AddTask(yTitle))
 	require.Equal(t, []string{yTitle}, world.Tasks(t, y.User.ID), "the other user's task row")

@@ -165,41 +165,13 @@ func apiFailureKind(err error) string {
 	}
 }
 
-// apiTransport carries the API suites' auth traffic. Its idle connections close after 2 s, before
-// the web service's keep-alive timeout (Node's default is 5 s): with http.DefaultTransport a POST
-// on a pooled connection the server is just closing fails with a bare EOF, which Go does not
-// retry for a POST, and a sign-up would fail for a reason that is not the app's.
-var apiTransport = func() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.IdleConnTimeout = 2 * time.Second
-	tr.MaxIdleConnsPerHost = 8
-	return tr
-}()
-
-// apiAuthClient is world.AuthClient on apiTransport (or tr, when not nil) with extra headers on
-// every request.
+// apiAuthClient is world.AuthClient with extra headers on every request and, when tr is not nil, a
+// transport of its own.
 func apiAuthClient(t *testing.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
 	t.Helper()
-	if tr == nil {
-		tr = apiTransport
-	}
-	c, err := betterauth.New(betterauth.Options{
-		BaseURL: world.T.App.WebURL, AuthPath: world.T.App.AuthBasePath, TokenPath: world.T.App.TokenPath,
-		JWKSPath: world.T.App.JWKSPath, Timeout: requestTimeout, Header: header, Transport: tr,
-	})
+	opts := world.AuthOptions()
+	opts.Header, opts.Transport = header, tr
+	c, err := betterauth.New(opts)
 	require.NoError(t, err)
 	return c
-}
-
-// apiNewActor is world.NewActor on apiTransport: a brand-new user signed up over HTTP, with a
-// token and a ChatKit client sending it.
-func apiNewActor(t *testing.T, role string) *Actor {
-	t.Helper()
-	p := fixtures.NewPersona(role, strings.ToUpper(role[:1])+role[1:])
-	c := apiAuthClient(t, nil, nil)
-	u, err := c.SignUpAs(ctx(t), p)
-	require.NoError(t, err, "sign up %s\n%s", p, world.serviceLogs(10))
-	tok, _, err := c.Token(ctx(t))
-	require.NoError(t, err, "token after sign-up of %s\n%s", p, world.serviceLogs(10))
-	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: world.ChatKit(tok)}
 }

@@ -128,7 +128,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	t.Parallel()
 	track(t)
 	c := ctx(t)
-	a, b := apiNewActor(t, "iso-tasks-a"), apiNewActor(t, "iso-tasks-b")
+	a, b := world.NewActor(t, "iso-tasks-a"), world.NewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
 	apiNewThread(t, a.ChatKit, fixtures.AddTask(aTitle))
 	require.Equal(t, []string{aTitle}, world.Tasks(t, a.User.ID))

@@ -55,15 +55,14 @@ func apiForwardedFor(i int) string { return fmt.Sprintf("10.77.%d.%d", i/250, i%
 // It stops at the first failed step.
 func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	h := http.Header{"X-Forwarded-For": {v.xff}}
-	tr := apiTransport.Clone() // a user of its own: its own connections, as a browser has
+	tr := betterauth.NewTransport() // a user of its own: its own connections, as a browser has
 	defer tr.CloseIdleConnections()
-	cl, err := betterauth.New(betterauth.Options{
-		BaseURL: world.T.App.WebURL, AuthPath: world.T.App.AuthBasePath, TokenPath: world.T.App.TokenPath,
-		JWKSPath: world.T.App.JWKSPath, Header: h, Transport: tr,
-		// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a
-		// small machine a sign-up may queue far longer than requestTimeout; the report shows it.
-		Timeout: apiLoadBudget,
-	})
+	opts := world.AuthOptions()
+	opts.Header, opts.Transport = h, tr
+	// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a small
+	// machine a sign-up may queue far longer than requestTimeout; the report shows it.
+	opts.Timeout = apiLoadBudget
+	cl, err := betterauth.New(opts)
 	<-start
 	if err != nil {
 		v.signUp.err = err

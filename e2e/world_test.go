@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,12 +89,18 @@ func ctx(t *testing.T) context.Context {
 
 // AuthClient is a fresh Better Auth client (empty cookie jar) for the target's web URL.
 func (w *World) AuthClient(t *testing.T) *betterauth.Client {
-	c, err := betterauth.New(betterauth.Options{
-		BaseURL: w.T.App.WebURL, AuthPath: w.T.App.AuthBasePath, TokenPath: w.T.App.TokenPath,
-		JWKSPath: w.T.App.JWKSPath, Timeout: requestTimeout,
-	})
+	c, err := betterauth.New(w.AuthOptions())
 	require.NoError(t, err)
 	return c
+}
+
+// AuthOptions are the Better Auth client options for the target (URL, paths, requestTimeout), for
+// tests that add headers or a transport of their own.
+func (w *World) AuthOptions() betterauth.Options {
+	return betterauth.Options{
+		BaseURL: w.T.App.WebURL, AuthPath: w.T.App.AuthBasePath, TokenPath: w.T.App.TokenPath,
+		JWKSPath: w.T.App.JWKSPath, Timeout: requestTimeout,
+	}
 }
 
 // ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
@@ -109,7 +114,7 @@ func (w *World) NewActor(t *testing.T, role string) *Actor {
 	t.Helper()
 	p := fixtures.NewPersona(role, strings.ToUpper(role[:1])+role[1:])
 	a, err := w.signUp(ctx(t), t, p)
-	require.NoError(t, err, "sign up %s", p)
+	require.NoError(t, err, "sign up %s\n%s", p, w.serviceLogs(10))
 	return a
 }
 
@@ -175,12 +180,8 @@ func tokenExpiry(tr *betterauth.TokenResponse) time.Time {
 	if tr == nil {
 		return time.Time{}
 	}
-	switch v := tr.Claims["exp"].(type) {
-	case float64:
-		return time.Unix(int64(v), 0)
-	case json.Number:
-		n, _ := v.Int64()
-		return time.Unix(n, 0)
+	if exp, ok := apiNumericClaim(tr.Claims, "exp"); ok {
+		return exp
 	}
 	return tr.ExpiresAt
 }

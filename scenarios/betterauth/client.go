@@ -107,14 +107,18 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// defaultTransport closes idle connections after 2 s. Node's http server closes them after 5 s
-// (keepAliveTimeout) and Go does not retry a POST on a reused connection that the server closed, so
-// with Go's default of 90 s a sign-up after a pause could fail with a bare EOF.
-var defaultTransport = func() *http.Transport {
+// NewTransport returns a transport whose idle connections close after 2 s. Node's http server closes
+// them after 5 s (keepAliveTimeout) and Go does not retry a POST on a reused connection that the server
+// closed, so with Go's default of 90 s a sign-up after a pause could fail with a bare EOF. Give each
+// simulated user its own (as each browser has its own connections); clients share one by default.
+func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.IdleConnTimeout = 2 * time.Second
+	t.MaxIdleConnsPerHost = 8
 	return t
-}()
+}
+
+var defaultTransport = NewTransport()
 
 // reset gives the client a fresh, empty cookie jar.
 func (c *Client) reset() {
