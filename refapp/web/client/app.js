@@ -19,10 +19,10 @@ async function loadConfig() {
   return res.json();
 }
 
-// ---------------------------------------------------------------- /signup
-
-function signupPage() {
-  const form = $("#signup-form");
+// authForm wires a sign-up or sign-in form: submit(form) calls the better-auth client; on success the
+// user goes to the chat page, on failure the server's message shows in the form's alert.
+function authForm(formSelector, verb, submit) {
+  const form = $(formSelector);
   const alertBox = $("#form-error");
   const button = form.querySelector("button[type=submit]");
   form.addEventListener("submit", async (e) => {
@@ -30,50 +30,32 @@ function signupPage() {
     hideAlert(alertBox);
     button.disabled = true;
     try {
-      const { error } = await authClient.signUp.email({
-        name: form.elements.name.value,
-        email: form.elements.email.value,
-        password: form.elements.password.value,
-      });
+      const { error } = await submit(form.elements);
       if (error) {
-        showAlert(alertBox, errorMessage(error, "Sign up failed."));
+        showAlert(alertBox, errorMessage(error, `${verb} failed.`));
         return;
       }
       window.location.assign("/chat");
     } catch (err) {
-      showAlert(alertBox, `Sign up failed: ${err.message || err}`);
+      showAlert(alertBox, `${verb} failed: ${err.message || err}`);
     } finally {
       button.disabled = false;
     }
   });
 }
 
+// ---------------------------------------------------------------- /signup
+
+function signupPage() {
+  authForm("#signup-form", "Sign up", (f) =>
+    authClient.signUp.email({ name: f.name.value, email: f.email.value, password: f.password.value }));
+}
+
 // ---------------------------------------------------------------- /login
 
 function loginPage() {
-  const form = $("#login-form");
-  const alertBox = $("#form-error");
-  const button = form.querySelector("button[type=submit]");
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    hideAlert(alertBox);
-    button.disabled = true;
-    try {
-      const { error } = await authClient.signIn.email({
-        email: form.elements.email.value,
-        password: form.elements.password.value,
-      });
-      if (error) {
-        showAlert(alertBox, errorMessage(error, "Sign in failed."));
-        return;
-      }
-      window.location.assign("/chat");
-    } catch (err) {
-      showAlert(alertBox, `Sign in failed: ${err.message || err}`);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  authForm("#login-form", "Sign in", (f) =>
+    authClient.signIn.email({ email: f.email.value, password: f.password.value }));
 }
 
 // ---------------------------------------------------------------- /chat
