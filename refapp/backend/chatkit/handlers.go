@@ -38,6 +38,19 @@ func (s *Server) internal(req *request, err error) *apiError {
 	return &apiError{status: http.StatusInternalServerError, msg: "Internal server error"}
 }
 
+// storeError turns a store error into the answer: a missing (or foreign) thread is 404, an unknown
+// paging cursor 400, anything else 500 with a log line.
+func (s *Server) storeError(req *request, err error) *apiError {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return errThreadNotFound
+	case errors.Is(err, errBadCursor):
+		return badRequest("Invalid field params.after: unknown cursor")
+	default:
+		return s.internal(req, err)
+	}
+}
+
 // readOwner is the user filter for reads; the no-user-scoping fault drops it ("" = any user).
 func (s *Server) readOwner(req *request) string {
 	if s.cfg.Faults[FaultNoUserScoping] {
@@ -89,10 +102,8 @@ func (s *Server) addUserMessage(req *request, env envelope) *apiError {
 	ctx := req.r.Context()
 	// The thread is loaded (and owned) before any stream byte, so a foreign or missing thread is a 404.
 	th, err := s.store.GetThread(ctx, req.user, threadID)
-	if errors.Is(err, ErrNotFound) {
-		return errThreadNotFound
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	var prevText string
 	prev, err := s.store.LastUserMessage(ctx, th.ID)
@@ -227,10 +238,8 @@ func (s *Server) threadsGetByID(req *request, env envelope) *apiError {
 	}
 	ctx := req.r.Context()
 	th, err := s.store.GetThread(ctx, s.readOwner(req), threadID)
-	if errors.Is(err, ErrNotFound) {
-		return errThreadNotFound
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	items, err := s.store.ListItems(ctx, th.ID, pageParams{Limit: getByIDItemsInPage})
 	if err != nil {
@@ -250,10 +259,8 @@ func (s *Server) threadsList(req *request, env envelope) *apiError {
 		return e
 	}
 	page, err := s.store.ListThreads(req.r.Context(), s.readOwner(req), pp)
-	if errors.Is(err, errBadCursor) {
-		return badRequest("Invalid field params.after: unknown cursor")
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	out := Page[Thread]{Data: make([]Thread, 0, len(page.Data)), HasMore: page.HasMore, After: page.After}
 	for _, t := range page.Data {
@@ -281,16 +288,12 @@ func (s *Server) itemsList(req *request, env envelope) *apiError {
 	}
 	ctx := req.r.Context()
 	th, err := s.store.GetThread(ctx, s.readOwner(req), threadID)
-	if errors.Is(err, ErrNotFound) {
-		return errThreadNotFound
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	page, err := s.store.ListItems(ctx, th.ID, pp)
-	if errors.Is(err, errBadCursor) {
-		return badRequest("Invalid field params.after: unknown cursor")
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	writeJSON(req.w, http.StatusOK, page)
 	return nil
@@ -315,10 +318,8 @@ func (s *Server) threadsUpdate(req *request, env envelope) *apiError {
 		return badRequest("Invalid field params.title: at most %d characters", maxTitleRunes)
 	}
 	th, err := s.store.SetTitle(req.r.Context(), req.user, threadID, *p.Title)
-	if errors.Is(err, ErrNotFound) {
-		return errThreadNotFound
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	writeJSON(req.w, http.StatusOK, th.wire(Page[Item]{}))
 	return nil
@@ -336,10 +337,8 @@ func (s *Server) threadsDelete(req *request, env envelope) *apiError {
 		return e
 	}
 	err := s.store.DeleteThread(req.r.Context(), req.user, threadID)
-	if errors.Is(err, ErrNotFound) {
-		return errThreadNotFound
-	} else if err != nil {
-		return s.internal(req, err)
+	if err != nil {
+		return s.storeError(req, err)
 	}
 	writeJSON(req.w, http.StatusOK, struct{}{})
 	return nil
