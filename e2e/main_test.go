@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -176,7 +175,7 @@ func selected(name string) bool {
 	if f == nil || f.Value.String() == "" {
 		return true
 	}
-	first := strings.Split(f.Value.String(), "/")[0]
-	re, err := regexp.Compile(first)
+	top, _ := splitRunPattern(f.Value.String())
+	re, err := regexp.Compile(top)
 	return err != nil || re.MatchString(name)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 
 	"github.com/authflow-e2e/authflow/internal/shard"
@@ -56,8 +55,6 @@ func applyShard() error {
 	return nil
 }
 
-var testNameRE = regexp.MustCompile(`^(Test|Example|Fuzz|Benchmark)\w*$`)
-
 // listTests runs this test binary with -test.list pattern (and without AUTHFLOW_SHARD, so the child
 // lists everything) and returns the names it prints.
 func listTests(pattern string) ([]string, error) {
@@ -77,13 +74,7 @@ func listTests(pattern string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s -test.list %q: %w: %s", exe, pattern, err, strings.TrimSpace(stderr.String()))
 	}
-	var names []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line = strings.TrimSpace(line); testNameRE.MatchString(line) {
-			names = append(names, line)
-		}
-	}
-	return names, nil
+	return shard.Listed(out), nil
 }
 
 // splitRunPattern splits a -test.run pattern into its top-level part and the rest (the subtest levels),

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/report"
+	"github.com/authflow-e2e/authflow/internal/shard"
 )
 
 // Timeouts of child runs.
@@ -122,8 +122,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var testNameRE = regexp.MustCompile(`^Test\w*$`)
-
 // listE2E returns the top-level tests of the e2e suite (the binary's -test.list; no stack starts).
 func listE2E(t testing.TB, pattern string, env ...string) []string {
 	bin, _ := e2eBinary(t)
@@ -136,13 +134,7 @@ func listE2E(t testing.TB, pattern string, env ...string) []string {
 	if err != nil {
 		t.Fatalf("list the e2e tests: %v\n%s", err, stderr.String())
 	}
-	var names []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if l = strings.TrimSpace(l); testNameRE.MatchString(l) {
-			names = append(names, l)
-		}
-	}
-	return names
+	return shard.Listed(out)
 }
 
 // childEnv is this process's environment without the variables the runner owns, plus extra.

@@ -88,3 +88,17 @@ func RunPattern(names []string) string {
 	}
 	return "^(" + strings.Join(q, "|") + ")$"
 }
+
+var listedName = regexp.MustCompile(`^(Test|Example|Fuzz|Benchmark)\w*$`)
+
+// Listed returns the names a test binary printed for -test.list, skipping any other line (such as
+// the "ok" a `go test -list` adds).
+func Listed(out []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line = strings.TrimSpace(line); listedName.MatchString(line) {
+			names = append(names, line)
+		}
+	}
+	return names
+}

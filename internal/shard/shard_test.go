@@ -121,3 +121,10 @@ func TestShardsAreRoughlyBalanced(t *testing.T) {
 		}
 	}
 }
+
+func TestListed_KeepsTestNamesOnly(t *testing.T) {
+	got := Listed([]byte("TestA\nExampleB\nauthflow: shard 1/2 runs 1 of 2 tests\nok  \tpkg\t0.1s\n  TestC  \n"))
+	if want := []string{"TestA", "ExampleB", "TestC"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Listed = %v, want %v", got, want)
+	}
+}
