@@ -84,7 +84,7 @@ func Client(ctx context.Context) (*testcontainers.DockerClient, error) {
 		_, err = mc.Ping(ctx, client.PingOptions{})
 		mc.Close()
 		if err != nil {
-			return nil, &DaemonError{Host: h, Err: shortErr(err)}
+			return nil, &DaemonError{Host: h, Err: shortErr(err, "docker ping", scaled(daemonPingTimeout))}
 		}
 	}
 	cli, err := newClient(ctx)
@@ -93,7 +93,7 @@ func Client(ctx context.Context) (*testcontainers.DockerClient, error) {
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		_ = cli.Close()
-		return nil, &DaemonError{Host: dockerHost(), Err: shortErr(err)}
+		return nil, &DaemonError{Host: dockerHost(), Err: shortErr(err, "docker ping", scaled(daemonPingTimeout))}
 	}
 	return cli, nil
 }
@@ -108,12 +108,14 @@ func newClient(ctx context.Context) (cli *testcontainers.DockerClient, err error
 	return testcontainers.NewDockerClientWithOpts(ctx)
 }
 
-func shortErr(err error) error {
+// shortErr keeps an error's first line; a deadline says what timed out and after which budget
+// (what: "postgres start"; budget: the scaled timeout that applied).
+func shortErr(err error, what string, budget time.Duration) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %s", scaled(daemonPingTimeout))
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return &TimeoutError{What: what, Budget: budget}
 	}
 	s := err.Error()
 	if i := strings.Index(s, "\n"); i > 0 {
@@ -122,6 +124,34 @@ func shortErr(err error) error {
 	return errors.New(s)
 }
 
+// ctxBudget is what is left of ctx's deadline (0: none), for steps that run under the caller's context.
+func ctxBudget(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d).Round(time.Second)
+	}
+	return 0
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// TimeoutError is a step that did not finish within its budget.
+type TimeoutError struct {
+	What   string
+	Budget time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Budget <= 0 {
+		return fmt.Sprintf("%s: stopped by the run's own deadline (go test -timeout, or the caller's context)", e.What)
+	}
+	return fmt.Sprintf("%s: no answer within %s (raise AUTHFLOW_TIMEOUT_FACTOR on a slow machine)", e.What, e.Budget)
+}
+
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
 // Timeouts, each scaled by AUTHFLOW_TIMEOUT_FACTOR.
 const (
 	daemonPingTimeout   = 5 * time.Second  // a local daemon answers a ping in milliseconds
@@ -129,6 +159,8 @@ const (
 	defaultReadyTimeout = 60 * time.Second // a Node service under load can take 5 s to import its modules
 	terminateTimeout    = 20 * time.Second // stop+remove of every container of a stack, in parallel
 	postgresTimeout     = 60 * time.Second // initdb on tmpfs takes ~2 s; allow for a loaded machine
+	buildTimeout        = 5 * time.Minute  // a web image copies node_modules; the backend copies one binary
+	readyRequestTimeout = 2 * time.Second  // one readiness GET; a ready service answers in milliseconds
 )
 
 // Scaled multiplies a timeout by AUTHFLOW_TIMEOUT_FACTOR (default 1), for slow machines.

@@ -1,17 +1,16 @@
 package containers
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -42,7 +41,7 @@ func ResolveImage(ctx context.Context, cli client.APIClient, candidates []string
 			continue
 		}
 		if err := pull(ctx, cli, c); err != nil {
-			e.Tried = append(e.Tried, fmt.Sprintf("%s: %v", c, shortErr(err)))
+			e.Tried = append(e.Tried, fmt.Sprintf("%s: %v", c, shortErr(err, "pull "+c, scaled(pullTimeout))))
 			continue
 		}
 		return c, nil
@@ -65,122 +64,163 @@ func pull(ctx context.Context, cli client.APIClient, ref string) error {
 	return err
 }
 
-// contextHash is a content hash of a build context (paths, modes, file contents, symlink targets),
-// honouring a .dockerignore's plain entries. Images are tagged with it, so an unchanged context is
-// never rebuilt and a changed one always is.
-func contextHash(dir, dockerfile string, args map[string]string) (string, error) {
-	ignore := readDockerignore(dir)
+// buildContext is the build context exactly as the build sends it: testcontainers' own GetContext
+// (Docker's .dockerignore rules through moby/patternmatcher, exceptions included, and the Dockerfile and
+// .dockerignore always sent) written to a temporary tar file, and a content hash of that tar together
+// with the Dockerfile's name and the build args. Images are tagged with the hash, so an unchanged context
+// is never rebuilt and a change to any sent file, the Dockerfile or an arg always is. The same tar is
+// what a build then sends, so the hash can never describe other files than the image was built from.
+type buildContext struct {
+	Hash  string
+	Files int    // regular files in the context
+	tar   string // path of the tar file; remove with close
+}
+
+func (b *buildContext) close() { _ = os.Remove(b.tar) }
+
+func newBuildContext(dir, dockerfile string, args map[string]string) (*buildContext, error) {
+	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{Context: dir, Dockerfile: dockerfile}}
+	rd, err := req.GetContext()
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := rd.(io.Closer); ok {
+		defer c.Close()
+	}
+	f, err := os.CreateTemp("", "authflow-context-*.tar")
+	if err != nil {
+		return nil, err
+	}
+	b := &buildContext{tar: f.Name()}
 	h := sha256.New()
-	fmt.Fprintf(h, "dockerfile=%s\n", dockerfile)
+	fmt.Fprintf(h, "dockerfile=%s\n", req.GetDockerfile())
 	keys := make([]string, 0, len(args))
 	for k := range args {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(h, "arg %s=%s\n", k, args[k])
+		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
 	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The hash covers each entry's name, type, mode, link target and contents, not its times or owner:
+	// a fresh checkout of the same files must give the same tag.
+	tr := tar.NewReader(io.TeeReader(rd, f))
+	for {
+		hd, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel != "." && ignored(ignore, rel) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %o\n", filepath.ToSlash(rel), info.Mode())
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			fmt.Fprintf(h, "-> %s\n", target)
-		case info.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(h, f)
 			f.Close()
-			if err != nil {
-				return err
+			b.close()
+			return nil, fmt.Errorf("read build context: %w", err)
+		}
+		fmt.Fprintf(h, "%q %c %o %q %d\n", hd.Name, hd.Typeflag, hd.Mode, hd.Linkname, hd.Size)
+		if hd.Typeflag == tar.TypeReg {
+			b.Files++
+			if _, err := io.Copy(h, tr); err != nil {
+				f.Close()
+				b.close()
+				return nil, fmt.Errorf("read build context: %w", err)
 			}
 		}
-		return nil
-	})
+	}
+	// the tar reader stops at the end marker; the rest of the stream belongs in the file too
+	if _, err := io.Copy(f, rd); err != nil {
+		f.Close()
+		b.close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	return b, nil
+}
+
+// contextHash is newBuildContext's hash alone.
+func contextHash(dir, dockerfile string, args map[string]string) (string, error) {
+	b, err := newBuildContext(dir, dockerfile, args)
 	if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	b.close()
+	return b.Hash, nil
 }
 
-func readDockerignore(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, ".dockerignore"))
+// ForceRebuild reports AUTHFLOW_REBUILD=1: build every image even when one with the same hash exists.
+func ForceRebuild() bool { return os.Getenv("AUTHFLOW_REBUILD") == "1" }
+
+// builtImage is the outcome of buildImage.
+type builtImage struct {
+	Ref   string
+	Hash  string
+	Files int
+	Fresh bool // built now, not reused
+}
+
+// How says what happened for the phase line: "built 3f2a9c01d4e5b6a7, 412 files" or "reused ...".
+func (b builtImage) How() string {
+	if b.Fresh {
+		return fmt.Sprintf("built %s, %d files", b.Hash, b.Files)
+	}
+	return fmt.Sprintf("reused %s, %d files", b.Hash, b.Files)
+}
+
+// buildImage builds dir's Dockerfile as authflow.local/build-<name>:<context hash> unless that image
+// already exists (or AUTHFLOW_REBUILD=1). On failure the error carries the build output's last lines.
+func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name string, dir, dockerfile string, args map[string]string) (builtImage, error) {
+	bc, err := newBuildContext(dir, dockerfile, args)
 	if err != nil {
-		return nil
+		return builtImage{}, fmt.Errorf("read build context %s: %w", dir, err)
 	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "!") {
-			continue
-		}
-		out = append(out, strings.TrimSuffix(strings.TrimPrefix(line, "/"), "/"))
-	}
-	return out
-}
-
-func ignored(patterns []string, rel string) bool {
-	rel = filepath.ToSlash(rel)
-	for _, p := range patterns {
-		if ok, _ := filepath.Match(p, rel); ok {
-			return true
-		}
-		if strings.HasPrefix(rel, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// buildImage builds dir's Dockerfile as repo:tag unless that image already exists. It returns the image
-// name, whether it was built, and on failure the build output's last lines.
-func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name string, dir, dockerfile string, args map[string]string) (string, bool, error) {
-	hash, err := contextHash(dir, dockerfile, args)
-	if err != nil {
-		return "", false, fmt.Errorf("hash build context %s: %w", dir, err)
-	}
+	defer bc.close()
 	repo := "authflow.local/build-" + name
-	ref := repo + ":" + hash
+	res := builtImage{Ref: repo + ":" + bc.Hash, Hash: bc.Hash, Files: bc.Files}
 	cli := prov.Client()
-	if _, err := cli.ImageInspect(ctx, ref); err == nil {
-		return ref, false, nil
+	if !ForceRebuild() {
+		if _, err := cli.ImageInspect(ctx, res.Ref); err == nil {
+			return res, nil
+		}
 	}
+	tf, err := os.Open(bc.tar)
+	if err != nil {
+		return res, err
+	}
+	defer tf.Close()
 	buildArgs := map[string]*string{}
 	for k, v := range args {
 		buildArgs[k] = &v
 	}
 	out := newRing(40)
 	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-		Context: dir, Dockerfile: dockerfile, Repo: repo, Tag: hash, BuildArgs: buildArgs,
+		Context: dir, ContextArchive: rewindOnClose{tf}, Dockerfile: dockerfile, Repo: repo, Tag: bc.Hash, BuildArgs: buildArgs,
 		BuildLogWriter: out, KeepImage: true,
 		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
 			o.Remove, o.ForceRemove = true, true // the classic builder leaves containers of failed RUNs otherwise
 			o.Labels = map[string]string{LabelImage: "build"}
 		},
 	}}
-	bctx, cancel := context.WithTimeout(ctx, scaled(5*time.Minute))
+	budget := scaled(buildTimeout)
+	bctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	if _, err := prov.BuildImage(bctx, req); err != nil {
-		return "", false, fmt.Errorf("build %s from %s: %v\n--- last build output ---\n%s", name, filepath.Join(dir, dockerfile), shortErr(err), out.String())
+		return res, fmt.Errorf("build %s from %s: %v\n--- last build output ---\n%s", name, filepath.Join(dir, dockerfile),
+			shortErr(err, "image build", budget), out.String())
 	}
-	pruneOldBuilds(ctx, cli, repo, ref)
-	return ref, true, nil
+	res.Fresh = true
+	pruneOldBuilds(ctx, cli, repo, res.Ref)
+	return res, nil
+}
+
+// rewindOnClose lets testcontainers close the context archive after each build attempt (it does) and
+// still retry with the whole archive: Close rewinds instead, and buildImage closes the file itself.
+type rewindOnClose struct{ *os.File }
+
+func (r rewindOnClose) Close() error {
+	_, err := r.Seek(0, io.SeekStart)
+	return err
 }
 
 // pruneOldBuilds removes earlier builds of the same service so images do not pile up.

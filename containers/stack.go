@@ -200,10 +200,9 @@ func Start(ctx context.Context, runID string, spec Spec) (st *Stack, err error) 
 
 	// Images of the services build while Postgres starts.
 	type built struct {
-		ref   string
-		fresh bool
-		err   error
-		took  time.Duration
+		builtImage
+		err  error
+		took time.Duration
 	}
 	images := make(map[string]chan built, len(spec.Services))
 	for _, s := range spec.Services {
@@ -213,10 +212,10 @@ func Start(ctx context.Context, runID string, spec Spec) (st *Stack, err error) 
 			t := time.Now()
 			switch {
 			case s.Build != nil:
-				ref, fresh, err := buildImage(ctx, st.prov, spec.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
-				ch <- built{ref, fresh, err, time.Since(t)}
+				b, err := buildImage(ctx, st.prov, spec.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
+				ch <- built{b, err, time.Since(t)}
 			default:
-				ch <- built{ref: s.Image, took: time.Since(t)}
+				ch <- built{builtImage: builtImage{Ref: s.Image}, took: time.Since(t)}
 			}
 		}(s)
 	}
@@ -242,20 +241,17 @@ func Start(ctx context.Context, runID string, spec Spec) (st *Stack, err error) 
 				return
 			}
 			if s.Build != nil {
-				how := "reused"
-				if b.fresh {
-					how = "built"
-				}
+				name := "image " + s.Name + " (" + b.How() + ")"
 				st.mu.Lock()
-				st.Timings = append(st.Timings, Phase{"image " + s.Name + " (" + how + ")", b.took})
+				st.Timings = append(st.Timings, Phase{name, b.took})
 				st.mu.Unlock()
-				progress("stack: %-28s %6.2fs", "image "+s.Name+" ("+how+")", b.took.Seconds())
+				progress("stack: %-28s %6.2fs  %s", name, b.took.Seconds(), b.Ref)
 			}
 			t := time.Now()
-			svc, err := st.startService(ctx, s, b.ref)
+			svc, err := st.startService(ctx, s, b.Ref)
 			services[i] = svc
 			if svc != nil {
-				svc.Built = b.fresh
+				svc.Built = b.Fresh
 			}
 			if err != nil {
 				errs[i] = err
@@ -332,7 +328,7 @@ func (st *Stack) startPostgres(ctx context.Context, cli *testcontainers.DockerCl
 		st.Postgres = pg
 	}
 	if err != nil {
-		return nil, &StartError{Part: "postgres", Err: shortErr(err), LogTail: logs.Tail(20)}
+		return nil, &StartError{Part: "postgres", Err: shortErr(err, "postgres start", scaled(postgresTimeout)), LogTail: logs.Tail(20)}
 	}
 	pg.DSN, err = ctr.ConnectionString(ctx, "sslmode=disable")
 	if err != nil {
@@ -350,6 +346,7 @@ func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) 
 		return svc, st.waitReady(ctx, s, svc)
 	}
 	port := strconv.Itoa(s.ContainerPort) + "/tcp"
+	budget := ctxBudget(ctx)
 	ctr, err := testcontainers.Run(ctx, image,
 		testcontainers.WithEnv(s.Env),
 		testcontainers.WithExposedPorts(port),
@@ -360,7 +357,7 @@ func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) 
 	)
 	svc.Container = ctr
 	if err != nil {
-		return svc, &StartError{Part: s.Name, Err: shortErr(err), LogTail: svc.logs.Tail(20)}
+		return svc, &StartError{Part: s.Name, Err: shortErr(err, "start container "+s.Name, budget), LogTail: svc.logs.Tail(20)}
 	}
 	mapped, err := ctr.MappedPort(ctx, port)
 	if err != nil {
@@ -389,7 +386,7 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 		want = http.StatusOK
 	}
 	u := svc.PublicURL + s.ReadyPath
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: scaled(readyRequestTimeout)}
 	deadline := time.Now().Add(timeout)
 	var last string
 	for i := 0; ; i++ {
@@ -403,7 +400,7 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 			}
 			last = fmt.Sprintf("answered %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
 		} else {
-			last = shortErr(err).Error()
+			last = shortErr(err, "GET "+u, hc.Timeout).Error()
 		}
 		if i%5 == 4 {
 			if exited := st.exited(ctx, s, svc); exited != nil {
@@ -524,11 +521,11 @@ func (st *Stack) Close(ctx context.Context) error {
 func (st *Stack) StartService(ctx context.Context, s ServiceSpec) (*Service, error) {
 	image := s.Image
 	if s.Build != nil {
-		ref, _, err := buildImage(ctx, st.prov, st.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
+		b, err := buildImage(ctx, st.prov, st.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
 		if err != nil {
 			return nil, &StartError{Part: s.Name, Err: err}
 		}
-		image = ref
+		image = b.Ref
 	}
 	t0 := time.Now()
 	svc, err := st.startService(ctx, s, image)

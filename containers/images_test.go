@@ -1,0 +1,192 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// allowListContext is a build context like refapp/web's: a .dockerignore that ignores everything and
+// then names the files to send, with an ignored file inside a sent folder.
+func allowListContext(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		".dockerignore":     "*\n!package.json\n!server.mjs\n!public/\npublic/*.map\n!public/app.js.map\n",
+		"Dockerfile":        "FROM scratch\nCOPY . /app\n",
+		"package.json":      `{"name":"x"}`,
+		"server.mjs":        "export const lifetime = 900\n",
+		"public/app.js":     "console.log(1)\n",
+		"public/app.js.map": "{}\n",
+		"public/other.map":  "{}\n",
+		"README.md":         "not sent\n",
+		"src/index.ts":      "not sent\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	return dir
+}
+
+func TestContextHash_AllowListDockerignoreCoversExactlyTheSentFiles(t *testing.T) {
+	dir := allowListContext(t)
+	args := map[string]string{"BASE_IMAGE": "node:22"}
+	base, err := newBuildContext(dir, "Dockerfile", args)
+	require.NoError(t, err)
+	base.close()
+	// package.json, server.mjs, public/app.js, public/app.js.map, and the always-sent Dockerfile and .dockerignore
+	assert.Equal(t, 6, base.Files, "files in the context Docker would receive")
+
+	edit := func(t *testing.T, name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		old, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		t.Cleanup(func() { _ = os.WriteFile(p, old, 0o644) })
+		h, err := contextHash(dir, "Dockerfile", args)
+		require.NoError(t, err)
+		return h
+	}
+	for _, name := range []string{"server.mjs", "package.json", "public/app.js", "public/app.js.map", "Dockerfile"} {
+		t.Run("sent="+name, func(t *testing.T) {
+			assert.NotEqual(t, base.Hash, edit(t, name, "edited\n"), "an edit of a file Docker sends must change the tag")
+		})
+	}
+	for _, name := range []string{"README.md", "src/index.ts", "public/other.map"} {
+		t.Run("ignored="+name, func(t *testing.T) {
+			assert.Equal(t, base.Hash, edit(t, name, "edited\n"), "an edit of an ignored file must not force a rebuild")
+		})
+	}
+	t.Run("build-arg", func(t *testing.T) {
+		h, err := contextHash(dir, "Dockerfile", map[string]string{"BASE_IMAGE": "node:20"})
+		require.NoError(t, err)
+		assert.NotEqual(t, base.Hash, h)
+	})
+	t.Run("mtime-only", func(t *testing.T) {
+		later := time.Now().Add(time.Hour)
+		require.NoError(t, os.Chtimes(filepath.Join(dir, "server.mjs"), later, later))
+		h, err := contextHash(dir, "Dockerfile", args)
+		require.NoError(t, err)
+		assert.Equal(t, base.Hash, h, "a checkout of the same files must reuse the image")
+	})
+	t.Run("new-sent-file", func(t *testing.T) {
+		p := filepath.Join(dir, "public", "new.js")
+		require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
+		t.Cleanup(func() { _ = os.Remove(p) })
+		h, err := contextHash(dir, "Dockerfile", args)
+		require.NoError(t, err)
+		assert.NotEqual(t, base.Hash, h)
+	})
+}
+
+func TestShortErr_ATimeoutNamesWhatTimedOutAndItsRealBudget(t *testing.T) {
+	err := shortErr(context.DeadlineExceeded, "postgres start", 60*time.Second)
+	assert.EqualError(t, err, "postgres start: no answer within 1m0s (raise AUTHFLOW_TIMEOUT_FACTOR on a slow machine)")
+	assert.True(t, errors.Is(err, context.DeadlineExceeded))
+	assert.Contains(t, shortErr(context.DeadlineExceeded, "pull postgres:17", 20*time.Second).Error(), "pull postgres:17: no answer within 20s")
+	assert.Contains(t, shortErr(context.DeadlineExceeded, "start container web", 0).Error(), "the run's own deadline")
+	assert.EqualError(t, shortErr(errors.New("first\nsecond"), "x", time.Second), "first")
+}
+
+// copyTree copies src into dst (regular files and folders; symlinks as symlinks).
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(out, 0o755)
+		case info.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, out)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, info.Mode().Perm())
+		}
+	}))
+}
+
+// The reference web service's real context (an allow-list .dockerignore): a copy is built, then reused,
+// then rebuilt after an edit of server.mjs, and the rebuilt image holds the edit.
+func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testing.T) {
+	cli := dockerClient(t)
+	src := filepath.Join("..", "refapp", "web")
+	if _, err := os.Stat(filepath.Join(src, "node_modules")); err != nil {
+		t.Fatalf("refapp/web/node_modules is missing: run `make setup` (%v)", err)
+	}
+	ctx := context.Background()
+	base, err := ResolveImage(ctx, cli, []string{"node:22-bookworm-slim", "authflow.local/node:20"})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "web")
+	copyTree(t, src, dir)
+	prov, err := testcontainers.NewDockerProvider()
+	require.NoError(t, err)
+	defer prov.Close()
+	name := "ctest-web-" + NewRunID()
+	args := map[string]string{"BASE_IMAGE": base}
+	t.Cleanup(func() {
+		pruneOldBuilds(ctx, cli, "authflow.local/build-"+name, "")
+	})
+
+	first, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	require.NoError(t, err)
+	assert.True(t, first.Fresh, "a new context is built: %s", first.How())
+	assert.Contains(t, first.How(), "built "+first.Hash)
+	assert.Greater(t, first.Files, 100, "node_modules, server.mjs, public/ are sent")
+
+	again, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	require.NoError(t, err)
+	assert.False(t, again.Fresh, "an unchanged context is reused: %s", again.How())
+	assert.Equal(t, first.Ref, again.Ref)
+
+	p := filepath.Join(dir, "server.mjs")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, append(b, []byte("\n// edited by TestBuildImage\n")...), 0o644))
+	edited, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	require.NoError(t, err)
+	assert.True(t, edited.Fresh, "an edited server.mjs is rebuilt: %s", edited.How())
+	assert.NotEqual(t, first.Hash, edited.Hash)
+
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{Image: edited.Ref, Labels: map[string]string{LabelManaged: "true"}},
+	})
+	require.NoError(t, err)
+	defer func() { _ = ctr.Terminate(ctx) }()
+	rc, err := ctr.CopyFileFromContainer(ctx, "/app/server.mjs")
+	require.NoError(t, err)
+	defer rc.Close()
+	inImage, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	assert.Contains(t, string(inImage), "edited by TestBuildImage", "the image holds the edited file")
+
+	t.Setenv("AUTHFLOW_REBUILD", "1")
+	forced, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	require.NoError(t, err)
+	assert.True(t, forced.Fresh, "AUTHFLOW_REBUILD=1 builds even an existing tag")
+}
