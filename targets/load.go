@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -244,21 +243,15 @@ func (t *Target) validate() Errors {
 	if len(errs) > 0 {
 		return errs
 	}
-	// Render every template once against placeholder values: a bad template or a reference to a
-	// service that does not exist fails here, at load, not in the middle of a run.
-	r, err := t.Render(placeholderInputs(t))
-	if err != nil {
+	// Render every template once against placeholder ports and the real environment: a bad template,
+	// a reference to a service that does not exist, an env variable that a secret or URL needs and
+	// that is unset fail here, at load, not in the middle of a run.
+	if _, err := t.Render(placeholderInputs(t)); err != nil {
 		var te *Error
 		if errors.As(err, &te) {
 			return Errors{te}
 		}
 		add("", "%v", err)
-		return errs
-	}
-	for _, u := range []struct{ field, v string }{{"app.web_url", r.App.WebURL}, {"app.chatkit_url", r.App.ChatKitURL}} {
-		if pu, err := url.Parse(u.v); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			add(u.field, "%q does not render to an http(s) URL", u.v)
-		}
 	}
 	return errs
 }
@@ -278,7 +271,7 @@ func placeholderInputs(t *Target) Inputs {
 		HostPorts: ports,
 		Secret:    "placeholder-secret-placeholder-secret",
 		Images:    images,
-		Env:       func(string) string { return "" },
+		Env:       os.Getenv,
 	}
 }
 

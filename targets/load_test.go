@@ -145,3 +145,63 @@ func TestRender_ExternalServiceKeepsItsURL(t *testing.T) {
 	web, _ := r.Service("web")
 	assert.Equal(t, "http://localhost:5173", web.URL)
 }
+
+// targets/README.md shows secrets and URLs read from the environment: they load when the variables are
+// set, and a missing variable is named.
+func TestLoad_EnvTemplatesForSecretAndURLsUseTheRealEnvironment(t *testing.T) {
+	const src = `
+name: envapp
+secret: '{{ env "MYAPP_SECRET" }}'
+postgres:
+  image: [pg:test]
+services:
+  web:
+    url: '{{ env "MYAPP_URL" }}'
+app:
+  web_url: "{{ .Services.web.PublicURL }}"
+  chatkit_url: '{{ env "MYAPP_CHATKIT_URL" }}'
+`
+	t.Run("set", func(t *testing.T) {
+		t.Setenv("MYAPP_SECRET", strings.Repeat("k", 48))
+		t.Setenv("MYAPP_URL", "http://localhost:3000")
+		t.Setenv("MYAPP_CHATKIT_URL", "http://localhost:8000/chatkit")
+		tg, err := parse(t, src, "")
+		require.NoError(t, err)
+		r, err := tg.Render(Inputs{Env: os.Getenv})
+		require.NoError(t, err)
+		assert.Equal(t, "http://localhost:3000", r.App.WebURL)
+		assert.Len(t, r.Secret, 48)
+	})
+	t.Run("secret-unset", func(t *testing.T) {
+		t.Setenv("MYAPP_URL", "http://localhost:3000")
+		t.Setenv("MYAPP_CHATKIT_URL", "http://localhost:8000/chatkit")
+		_, err := parse(t, src, "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "secret")
+		assert.Contains(t, err.Error(), "MYAPP_SECRET is not set")
+	})
+	t.Run("url-unset", func(t *testing.T) {
+		t.Setenv("MYAPP_SECRET", strings.Repeat("k", 48))
+		t.Setenv("MYAPP_CHATKIT_URL", "http://localhost:8000/chatkit")
+		_, err := parse(t, src, "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "services.web.url")
+		assert.Contains(t, err.Error(), "MYAPP_URL is not set")
+	})
+	t.Run("app-url-unset", func(t *testing.T) {
+		t.Setenv("MYAPP_SECRET", strings.Repeat("k", 48))
+		t.Setenv("MYAPP_URL", "http://localhost:3000")
+		_, err := parse(t, src, "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "app.chatkit_url")
+		assert.Contains(t, err.Error(), "MYAPP_CHATKIT_URL is not set")
+	})
+	t.Run("short-secret-set", func(t *testing.T) {
+		t.Setenv("MYAPP_SECRET", "short")
+		t.Setenv("MYAPP_URL", "http://localhost:3000")
+		t.Setenv("MYAPP_CHATKIT_URL", "http://localhost:8000/chatkit")
+		_, err := parse(t, src, "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "at least 32 characters")
+	})
+}

@@ -2,8 +2,10 @@ package targets
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"sort"
+	"strings"
 	"text/template"
 	"time"
 )
@@ -91,8 +93,17 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		in.Env = func(string) string { return "" }
 	}
 	secret := in.Secret
+	// unset collects the variables an env call found unset or empty while one field renders, so a
+	// field that renders to nothing useful can name the variable instead of the empty result.
+	var unset []string
 	funcs := map[string]any{
-		"env": in.Env,
+		"env": func(name string) string {
+			v := in.Env(name)
+			if v == "" {
+				unset = append(unset, name)
+			}
+			return v
+		},
 		"image": func(name string) (string, error) {
 			img, ok := in.Images[name]
 			if !ok || img == "" {
@@ -102,11 +113,15 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		},
 	}
 	if t.Secret != "" {
+		unset = nil
 		s, err := render(t.Path, "secret", t.Secret, nil, funcs)
 		if err != nil {
 			return nil, err
 		}
 		secret = s
+		if len(secret) < 32 && len(unset) > 0 {
+			return nil, &Error{File: t.Path, Field: "secret", Msg: unsetMessage(unset) + " (the secret is read from it)"}
+		}
 	}
 	if len(secret) < 32 {
 		return nil, &Error{File: t.Path, Field: "secret", Msg: "the shared secret must be at least 32 characters (leave it out for a random one per run)"}
@@ -118,8 +133,12 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		s := t.Services[name]
 		sv := ServiceVars{Name: name, Alias: s.Alias, Port: s.Port}
 		if s.URL != "" {
+			unset = nil
 			u, err := render(t.Path, "services."+name+".url", s.URL, vars, funcs)
 			if err != nil {
+				return nil, err
+			}
+			if err := checkURL(t.Path, "services."+name+".url", u, unset); err != nil {
 				return nil, err
 			}
 			sv.PublicURL, sv.InternalURL = u, u
@@ -175,14 +194,38 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		p     *string
 	}{{"app.web_url", &app.WebURL}, {"app.chatkit_url", &app.ChatKitURL}, {"app.issuer", &app.Issuer}, {"app.audience", &app.Audience}}
 	for _, f := range strs {
+		unset = nil
 		v, err := render(t.Path, f.field, *f.p, vars, funcs)
 		if err != nil {
 			return nil, err
+		}
+		if f.field == "app.web_url" || f.field == "app.chatkit_url" {
+			if err := checkURL(t.Path, f.field, v, unset); err != nil {
+				return nil, err
+			}
 		}
 		*f.p = v
 	}
 	r.App = app
 	return r, nil
+}
+
+func unsetMessage(names []string) string {
+	if len(names) == 1 {
+		return fmt.Sprintf("the environment variable %s is not set (or empty)", names[0])
+	}
+	return fmt.Sprintf("the environment variables %s are not set (or empty)", strings.Join(names, ", "))
+}
+
+// checkURL requires an absolute http(s) URL; when the field read unset variables, the error names them.
+func checkURL(file, field, v string, unset []string) error {
+	if pu, err := url.Parse(v); err == nil && (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host != "" {
+		return nil
+	}
+	if len(unset) > 0 {
+		return &Error{File: file, Field: field, Msg: fmt.Sprintf("%q is not an http(s) URL: %s", v, unsetMessage(unset))}
+	}
+	return &Error{File: file, Field: field, Msg: fmt.Sprintf("%q does not render to an http(s) URL", v)}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
