@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
 	"github.com/authflow-e2e/authflow/targets"
@@ -46,10 +46,7 @@ func runMain(m *testing.M) (code int) {
 	}
 	containers.PrepareEnv(os.Getenv("AUTHFLOW_VERBOSE") == "1")
 
-	path := os.Getenv("AUTHFLOW_TARGET")
-	if path == "" {
-		path = filepath.Join("..", stack.DefaultTarget)
-	}
+	path := paths.Target(stack.DefaultTarget)
 	t, err := targets.Load(path, os.Getenv("AUTHFLOW_TOKEN_MODE"))
 	if err != nil {
 		logf("authflow: %v", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 )
 
@@ -99,14 +100,6 @@ func printSummary(logf func(string, ...any), env *stack.Env) {
 	}
 }
 
-// artifactsDir is AUTHFLOW_ARTIFACTS, else artifacts/ at the module root.
-func artifactsDir() string {
-	if d := os.Getenv("AUTHFLOW_ARTIFACTS"); d != "" {
-		return d
-	}
-	abs, err := filepath.Abs(filepath.Join("..", "artifacts"))
-	if err != nil {
-		return ""
-	}
-	return abs
-}
+// artifactsDir is AUTHFLOW_ARTIFACTS (relative to the directory the user ran the command in), else
+// artifacts/ at the module root.
+func artifactsDir() string { return paths.Artifacts() }

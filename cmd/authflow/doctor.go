@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/internal/tools"
 	"github.com/authflow-e2e/authflow/targets"
@@ -128,30 +129,16 @@ func doctor(ctx context.Context) []check {
 }
 
 // targetPath is AUTHFLOW_TARGET or the reference target.
-func targetPath() string {
-	if p := os.Getenv("AUTHFLOW_TARGET"); p != "" {
-		return p
-	}
-	if root, err := moduleRoot(); err == nil {
-		return filepath.Join(root, stack.DefaultTarget)
-	}
-	return stack.DefaultTarget
-}
+func targetPath() string { return paths.Target(stack.DefaultTarget) }
 
-// moduleRoot walks up from the working directory to the folder holding go.mod.
+// moduleRoot is the folder holding authflow's go.mod, found upwards from the working directory.
 func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
+	if root := paths.ModuleRoot(dir); root != "" {
+		return root, nil
 	}
+	return "", fmt.Errorf("no go.mod of authflow above %s", dir)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/leak"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
 	"github.com/authflow-e2e/authflow/internal/shard"
 )
@@ -27,7 +28,7 @@ const (
 
 // Variables a child run gets from the runner; inherited values are dropped, everything else passes
 // through (AUTHFLOW_TARGET, AUTHFLOW_BROWSER*, AUTHFLOW_TIMEOUT_FACTOR, DOCKER_HOST, ...).
-var childOwned = []string{"AUTHFLOW_FAULT", "AUTHFLOW_TOKEN_MODE", "AUTHFLOW_ARTIFACTS", fixtures.CanaryEnv, "AUTHFLOW_SHARD", "AUTHFLOW_KEEP"}
+var childOwned = []string{paths.WorkdirEnv, "AUTHFLOW_FAULT", "AUTHFLOW_TOKEN_MODE", "AUTHFLOW_ARTIFACTS", fixtures.CanaryEnv, "AUTHFLOW_SHARD", "AUTHFLOW_KEEP"}
 
 var (
 	rootOnce sync.Once
@@ -40,26 +41,16 @@ var (
 	binErr  error
 )
 
-// moduleRoot is the directory holding go.mod, found upwards from the working directory.
+// moduleRoot is the directory holding authflow's go.mod, found upwards from the working directory.
 func moduleRoot(t testing.TB) string {
 	rootOnce.Do(func() {
 		d, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				rootDir = d
-				return
+		if err == nil {
+			if rootDir = paths.ModuleRoot(d); rootDir == "" {
+				err = fmt.Errorf("no go.mod of authflow above %s", d)
 			}
-			p := filepath.Dir(d)
-			if p == d {
-				rootErr = fmt.Errorf("no go.mod above the working directory")
-				return
-			}
-			d = p
 		}
+		rootErr = err
 	})
 	if rootErr != nil {
 		t.Fatal(rootErr)
@@ -67,18 +58,9 @@ func moduleRoot(t testing.TB) string {
 	return rootDir
 }
 
-// artifactsDir is AUTHFLOW_ARTIFACTS (a relative path is taken from the module root, not from this
-// package's directory, where go test runs it), else <module root>/artifacts.
-func artifactsDir(t testing.TB) string {
-	d := os.Getenv("AUTHFLOW_ARTIFACTS")
-	if d == "" {
-		d = "artifacts"
-	}
-	if !filepath.IsAbs(d) {
-		d = filepath.Join(moduleRoot(t), d)
-	}
-	return d
-}
+// artifactsDir is AUTHFLOW_ARTIFACTS (relative to the directory the user ran the command in), else
+// <module root>/artifacts.
+func artifactsDir(t testing.TB) string { return paths.Artifacts() }
 
 // e2eBinary builds the e2e test binary once per process and returns it with the test2json tool.
 func e2eBinary(t testing.TB) (bin, test2json string) {
@@ -152,7 +134,8 @@ func childEnv(extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, extra...)
+	// the child runs in e2e/: relative paths the user gave (AUTHFLOW_TARGET) stay relative to the user's directory
+	return append(append(env, paths.WorkdirEnv+"="+paths.UserDir()), extra...)
 }
 
 // child is one run of the e2e binary against its own stack.
