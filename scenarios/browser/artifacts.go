@@ -20,12 +20,13 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
-// WriteArtifacts writes what explains a failure to dir (replacing what was there): a full-page
+// WriteArtifacts writes what explains a failure to dir (replacing the files there, keeping its
+// folders: another session of the same test writes its own artifacts into one): a full-page
 // screenshot of each open page, the Playwright trace (trace.zip, redacted), the console, the network
 // log and the FailureFiles. It stops the trace, so call it once, at the end of the test. It returns
 // the names of the files written; a file it could not write is named in the error.
 func (s *Session) WriteArtifacts(dir string) ([]string, error) {
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeFiles(dir); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -237,4 +238,23 @@ func scrubJSON(v any, parentKey string, scrub func(string) string) any {
 		return x
 	}
 	return v
+}
+
+// removeFiles removes the files directly in dir (stale artifacts of an earlier run), not its folders.
+func removeFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -257,3 +257,27 @@ func TestApp_CheckSelectorsNamesTheKeyTheBrowserCannotParse(t *testing.T) {
 	assert.Contains(t, err.Error(), `app.selectors.composer "lable=Message"`)
 	assert.Contains(t, err.Error(), "targets/x.yaml")
 }
+
+// Two sessions of one test: the second (user-b) writes into a folder inside the first's, and its
+// cleanup runs first; the first session's artifacts must not remove it.
+func TestSession_ASecondSessionsArtifactsSurviveTheFirstSessions(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	_, app := fakeApp(t)
+	dir := t.TempDir()
+	a, err := b.NewSession(t, app, SessionOptions{})
+	require.NoError(t, err)
+	userB, err := b.NewSession(t, app, SessionOptions{Name: "user-b"})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stale.txt"), []byte("from an earlier run"), 0o644))
+	bFiles, err := userB.WriteArtifacts(filepath.Join(dir, "user-b"))
+	require.NoError(t, err)
+	require.Contains(t, bFiles, "trace.zip")
+	_, err = a.WriteArtifacts(dir)
+	require.NoError(t, err)
+	for _, f := range bFiles {
+		assert.FileExists(t, filepath.Join(dir, "user-b", f), "user-b's artifacts are kept")
+	}
+	assert.FileExists(t, filepath.Join(dir, "network.txt"))
+	assert.NoFileExists(t, filepath.Join(dir, "stale.txt"), "stale files of an earlier run are replaced")
+}
