@@ -46,7 +46,7 @@ func apiRequireNoUserRow(t *testing.T, email, why string) {
 // row with what was sent and one "account" row of provider "credential" holding a scrypt hash.
 func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	p := fixtures.NewPersona("signup", "Sign Up Person")
 	u, err := apiAuthClient(t, nil, nil).SignUpAs(c, p)
@@ -84,7 +84,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 // cookie that get-session accepts, and a session row exists.
 func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signup-session")
 	_, ok := apiSessionCookie(a.Auth)
@@ -104,7 +104,7 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 // no second row, and does not change the first user's password.
 func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "dup")
 	for _, tc := range []struct{ name, email string }{
@@ -139,7 +139,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 // exactly one succeeds, the others are refused as a client error (not a 500), and one row remains.
 func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	const racers = 4
 	c := ctx(t)
 	email := fixtures.Unique("race")
@@ -180,7 +180,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 // 400 PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG and no user row.
 func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	for _, tc := range []struct {
 		name, password, code string
 	}{
@@ -189,6 +189,7 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			email := fixtures.Unique("pwlen")
 			_, err := apiAuthClient(t, nil, nil).SignUp(ctx(t), "Password Length", email, tc.password)
 			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
@@ -202,7 +203,7 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 // address is a 400 VALIDATION_ERROR and leaves no row.
 func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	for _, tc := range []struct {
 		name  string
 		email string
@@ -217,6 +218,7 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			cl := apiAuthClient(t, nil, nil)
 			resp, err := cl.Do(ctx(t), http.MethodPost, cl.AuthURL("/sign-up/email"), tc.body(tc.email))
 			require.NoError(t, err)
@@ -232,7 +234,7 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 // the same user, a session cookie and one more session row, the one get-session names.
 func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signin")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
@@ -259,7 +261,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 // stores addresses in lower case, so a user typing a capital letter still gets in.
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "signin-case")
 	u, err := apiAuthClient(t, nil, nil).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
@@ -271,7 +273,7 @@ func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 // no session cookie and add no session row.
 func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signin-bad")
 	before, err := world.DB.SessionsForUser(c, a.User.ID)
@@ -315,7 +317,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 // a session that is not expired and that matches its row.
 func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "session")
 	s, err := a.Auth.GetSession(c)
@@ -342,7 +344,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 // path "/", and an expiry that matches the session row.
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
@@ -362,7 +364,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 // an error, not a session) with no cookie, a forged cookie, or a real cookie with a bad signature.
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "session-null")
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok)
@@ -376,6 +378,7 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			cl := apiAuthClient(t, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
@@ -394,7 +397,7 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 // both get tokens the ChatKit backend accepts, and ending one leaves the other alive.
 func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "two-sessions")
 	second := a.Auth.NewSession()
@@ -445,7 +448,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 // by the server, and the token route answers 401.
 func TestSignOut_EndsTheSession(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signout")
 	s, err := a.Auth.GetSession(c)
@@ -487,7 +490,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 // sign-out without Origin, or from a foreign origin, is 403 and the session stays alive.
 func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signout-origin")
 	for _, tc := range []struct {

@@ -57,7 +57,7 @@ func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
 // with the text the deltas built, no error event, and a clean end of the body.
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.Shared(t, fixtures.RoleUserA)
 	text := "Hello there, " + apiMarker("order")
 	s, streamErr := a.ChatKit.CreateThread(ctx(t), text)
@@ -139,7 +139,7 @@ func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 // same thread continues (no new thread), and the assistant's reply refers to the previous message.
 func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	first := "Remember this code word: " + apiMarker("context")
@@ -190,7 +190,7 @@ func apiWalkThreads(t *testing.T, ck *chatkit.Client, limit int, order string) [
 // pages through them in both orders and with several page sizes.
 func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "list")
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
@@ -214,6 +214,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			got := apiWalkThreads(t, a.ChatKit, tc.limit, tc.order)
 			apiRequireNoDuplicates(t, got, "threads.list")
 			assert.Equal(t, tc.want, got, "every thread exactly once, in %s order of creation", tc.order)
@@ -221,6 +222,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	}
 	t.Run("case=default-order-is-newest-first", func(t *testing.T) {
 		t.Parallel()
+		defer track(t)()
 		p, err := a.ChatKit.ListThreads(ctx(t), 0, "", "")
 		require.NoError(t, err)
 		assert.Equal(t, newestFirst, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
@@ -229,6 +231,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	})
 	t.Run("case=after-a-middle-cursor", func(t *testing.T) {
 		t.Parallel()
+		defer track(t)()
 		p, err := a.ChatKit.ListThreads(ctx(t), 2, "asc", created[1])
 		require.NoError(t, err)
 		assert.Equal(t, created[2:4], apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
@@ -241,7 +244,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 // of the turn with the text sent and the reply streamed, oldest first.
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.Shared(t, fixtures.RoleUserA)
 	text := "Please remember " + apiMarker("get")
 	start := time.Now()
@@ -268,7 +271,7 @@ func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 // one item per page.
 func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.Shared(t, fixtures.RoleUserA)
 	m1, m2 := "first "+apiMarker("items"), "second "+apiMarker("items")
@@ -318,7 +321,7 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 // show the new title.
 func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "rename")
 	s := apiNewThread(t, a.ChatKit, "a thread to rename")
@@ -348,7 +351,7 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 // 404 and the list no longer has it.
 func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "delete")
 	keep := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to keep"))
@@ -382,7 +385,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 // get_by_id then items.list pages of 20 oldest first, and requires it under 2 s. Not parallel, so
 // the figure is not skewed by the other tests.
 func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "history")
 	const turns = 50
@@ -487,7 +490,7 @@ func apiTaskTitles(ts []apiTask) []string {
 // tasks stay as they were.
 func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	x, y := world.NewActor(t, "tasks-x"), world.NewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
@@ -552,7 +555,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 // stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.Shared(t, fixtures.RoleUserA)
 	b := world.Shared(t, fixtures.RoleUserB)
 	changed, err := fixtures.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
@@ -593,6 +596,7 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			for _, body := range []chatkit.Request{
 				{Type: chatkit.TypeThreadsList, Params: map[string]any{}},
 				{Type: chatkit.TypeThreadsCreate, Params: map[string]any{"input": chatkit.UserInput("should never be stored")}},
@@ -623,7 +627,7 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 		t.Skipf("the ChatKit endpoint is on the app's origin %s: the browser sends no preflight", appOrigin)
 	}
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	preflight := func(t *testing.T, from string) *http.Response {
 		req, err := http.NewRequestWithContext(ctx(t), http.MethodOptions, world.T.App.ChatKitURL, nil)
 		require.NoError(t, err)
@@ -637,6 +641,7 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 	}
 	t.Run("case=app-origin-allowed", func(t *testing.T) {
 		t.Parallel()
+		defer track(t)()
 		resp := preflight(t, appOrigin)
 		assert.True(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "the preflight from the app is answered 2xx, got %d", resp.StatusCode)
 		assert.Contains(t, []string{appOrigin, "*"}, resp.Header.Get("Access-Control-Allow-Origin"), "the app's origin is allowed")
@@ -648,6 +653,7 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 	})
 	t.Run("case=foreign-origin-not-allowed", func(t *testing.T) {
 		t.Parallel()
+		defer track(t)()
 		resp := preflight(t, "http://attacker.invalid")
 		got := resp.Header.Get("Access-Control-Allow-Origin")
 		assert.NotEqual(t, "http://attacker.invalid", got, "a foreign origin must not be allowed to call the backend")

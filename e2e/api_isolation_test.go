@@ -45,7 +45,7 @@ func apiThreadRequests(threadID string) []chatkit.Request {
 // is unchanged afterwards.
 func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	secret := apiMarker("a-private")
@@ -98,7 +98,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 // body (with the id itself masked), so a thread's existence does not leak.
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	foreign := apiNewThread(t, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
 	missing := apiMissingThreadID(foreign)
@@ -108,6 +108,7 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 		mr := apiThreadRequests(missing)[i]
 		t.Run("case="+fr.Type, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			got, err := b.ChatKit.Send(ctx(t), fr, nil)
 			require.NoError(t, err, "%s with A's thread id", fr.Type)
 			want, err := b.ChatKit.Send(ctx(t), mr, nil)
@@ -126,7 +127,7 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 // user A has one: B never sees A's task, cannot complete it, and B's task lands in B's rows only.
 func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a, b := world.NewActor(t, "iso-tasks-a"), world.NewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
@@ -159,7 +160,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 // user A's id: the backend must refuse it rather than serve A's threads.
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	id := apiNewThread(t, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := fixtures.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
@@ -171,6 +172,7 @@ func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	} {
 		t.Run("case="+r.Type, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			resp, err := ck.Send(ctx(t), r, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusUnauthorized, resp.Status,

@@ -137,7 +137,7 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 // X-Forwarded-For so a per-IP rate limiter sees 50 clients. Not parallel: the figures are the
 // stack's alone, not shared with the other suites.
 func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
-	track(t)
+	defer track(t)()
 	c, cancel := context.WithTimeout(context.Background(), apiLoadBudget)
 	defer cancel()
 	t.Logf("%d virtual users at once; each sends its own X-Forwarded-For (%s ... %s) on every auth and ChatKit request, "+

@@ -22,7 +22,7 @@ import (
 // every missing table or column.
 func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	actual, err := world.DB.TableColumns(ctx(t), "")
 	require.NoError(t, err, "read the schema from information_schema")
 	for _, table := range slices.Sorted(maps.Keys(dbprobe.BetterAuthSchema)) {
@@ -47,7 +47,7 @@ func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 // address (a unique constraint or index on "user".email), so concurrent sign-ups cannot both win.
 func TestSchema_UserEmailIsUnique(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	var n int
 	err := world.DB.Pool().QueryRow(ctx(t), `
 		SELECT count(*) FROM information_schema.table_constraints tc
@@ -71,7 +71,7 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 // its schema check (unlike a plain health route).
 func TestSchema_AuthOkRouteAnswers200(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	cl := apiAuthClient(t, nil, nil)
 	resp, err := cl.Do(ctx(t), http.MethodGet, cl.AuthURL("/ok"), nil)
 	require.NoError(t, err)

@@ -26,7 +26,7 @@ import (
 // for that user, signed with the mode's algorithm (HS256, or an algorithm of the JWKS keys).
 func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "token")
 	cl := a.Auth.NewSession()
@@ -53,7 +53,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 // no token in the body.
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.Shared(t, fixtures.RoleUserA)
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
@@ -63,6 +63,7 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			cl := apiAuthClient(t, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
@@ -83,7 +84,7 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 // target's lifetime for the mode, and iss/aud in jwks mode.
 func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	require.Positive(t, world.T.Lifetime, "target %s sets no token.lifetime for mode %s", world.T.File, world.T.TokenMode)
 	a := world.NewActor(t, "claims")
 	before := time.Now().Add(-apiClockSkew)
@@ -128,7 +129,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 // changed claim, or one signed by another key, must not verify. The backend must accept it too.
 func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "signature")
 
@@ -173,7 +174,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 // one shared secret, so the backend can rely on it.
 func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	if world.T.TokenMode != targets.ModeJWKS {
 		tokenSecretStaysStable(t)
 		return

@@ -33,7 +33,7 @@ func (r *guardReporter) Errorf(format string, args ...any) {
 // answer into a context, checks that the guard reports each, then waives them so this test passes.
 func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	for _, c := range []struct {
 		name, want string
 		inject     func(t *testing.T, s *browser.Session)
@@ -53,6 +53,7 @@ func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			defer track(t)()
 			s := world.BrowserSession(t, "")
 			require.NoError(t, s.LoginPage().Open())
 			require.Empty(t, s.Problems(), "a clean page has no problems")
@@ -77,7 +78,7 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.`)
 // trace) for the password, the cookie values and anything shaped like a JWT.
 func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "browser-redact")
 	s := world.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
@@ -85,7 +86,7 @@ func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
 	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
-	s.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	s.WaitIdle(nil, browserSettle)
 	cookies, err := s.Context.Cookies()
 	require.NoError(t, err)
 	require.NotEmpty(t, cookies, "the login left cookies in the browser")

@@ -81,7 +81,7 @@ func lastSeq(s *browser.Session) int {
 
 func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s := world.BrowserSession(t, "")
 	u := fixtures.NewPersona("browser-signup", "Browser Signup")
 
@@ -104,7 +104,7 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 
 func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "browser-login")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -118,7 +118,7 @@ func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 
 func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "browser-wrongpw")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -141,7 +141,7 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 
 func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	a := world.NewActor(t, "browser-dup")
 	before := browserSessionCount(t, a.User.ID)
 	s := world.BrowserSession(t, "")
@@ -167,7 +167,7 @@ func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 
 func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s := world.BrowserSession(t, "")
 
 	require.NoError(t, s.Goto(browser.PageChat))
@@ -180,7 +180,7 @@ func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
 
 func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, _ := world.SignedInBrowserSession(t, "browser-token", "")
 	require.NoError(t, s.WatchText(tokenMissing))
 
@@ -190,14 +190,14 @@ func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) 
 	assert.Equal(t, http.MethodGet, tok.Method)
 	assert.Equal(t, http.StatusOK, tok.Status, "the token route answers 200: %s", tok)
 
-	s.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	s.WaitIdle(nil, browserSettle)
 	require.NoError(t, s.Expect.Locator(chat.Error().Filter(playwright.LocatorFilterOptions{HasText: tokenMissing})).ToHaveCount(0))
 	assert.False(t, s.SawText(tokenMissing), "%q never appeared on the page", tokenMissing)
 }
 
 func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, a := world.SignedInBrowserSession(t, "browser-task", "")
 	chat := openChat(t, s)
 
@@ -209,17 +209,17 @@ func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
 // custom fetch must add the user's JWT to every request to the ChatKit endpoint.
 func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, _ := world.SignedInBrowserSession(t, "browser-bearer", "")
 	isChatKit := func(r browser.Request) bool { return r.Kind == browser.KindChatKit }
 	chat := openChat(t, s)
-	s.Net.WaitSettled(isChatKit, browserQuiet, browserSettle)
+	s.WaitIdle(isChatKit, browserSettle)
 	mark := lastSeq(s)
 
 	require.NoError(t, chat.Send(fixtures.MsgAddTask))
 	_, sent := s.Net.WaitFor(func(r browser.Request) bool { return isChatKit(r) && r.Seq > mark }, browserSettle)
 	require.True(t, sent, "sending a message made no request to %s:\n%s", world.T.App.ChatKitURL, s.Net)
-	require.Empty(t, s.Net.WaitSettled(isChatKit, browserQuiet, browserSettle), "ChatKit requests still pending")
+	require.Empty(t, s.WaitIdle(isChatKit, browserSettle), "ChatKit requests still pending")
 
 	// The header check comes first: when it fails, the reply cannot come either.
 	ck := s.Net.ChatKit()
@@ -233,16 +233,21 @@ func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 	}
 	require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText("buy milk"),
 		"the assistant's reply shows\n%s", chatDiagnosis(s, chat))
+	// requests the widget made once the reply was in (a thread list refresh) carry the token too
+	require.Empty(t, s.WaitIdle(isChatKit, browserSettle), "ChatKit requests still pending")
+	for _, r := range s.Net.ChatKit()[len(ck):] {
+		assert.True(t, r.Bearer, "ChatKit request without an Authorization: Bearer header: %s", r)
+	}
 }
 
 func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, _ := world.SignedInBrowserSession(t, "browser-reload", "")
 	chat := openChat(t, s)
 	title := browserUnique("reload")
 	sendAndWaitReply(t, s, chat, fixtures.AddTask(title), title)
-	s.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	s.WaitIdle(nil, browserSettle)
 
 	_, err := s.Page.Reload()
 	require.NoError(t, err)
@@ -256,12 +261,12 @@ func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 
 func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	sa, a := world.SignedInBrowserSession(t, "browser-owner", "")
 	chatA := openChat(t, sa)
 	title := browserUnique("private")
 	sendAndWaitReply(t, sa, chatA, fixtures.AddTask(title), title)
-	sa.Net.WaitSettled(nil, browserQuiet, browserSettle)
+	sa.WaitIdle(nil, browserSettle)
 	where := sa.Page.URL() // the conversation's address, if the app keeps it in the URL
 
 	sb, b := world.SignedInBrowserSession(t, "browser-other", "user-b")
@@ -269,7 +274,7 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 	require.NoError(t, err)
 	chatB := sb.ChatPage()
 	require.NoError(t, chatB.WaitReady())
-	require.Empty(t, sb.Net.WaitSettled(nil, browserQuiet, browserSettle), "user B's requests settle")
+	require.Empty(t, sb.WaitIdle(nil, browserSettle), "user B's requests settle")
 	require.NotEmpty(t, sb.Net.ChatKit(), "user B's chat page talked to ChatKit:\n%s", sb.Net)
 
 	require.NoError(t, sb.Expect.Locator(chatB.UserMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(0),
@@ -282,7 +287,7 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 
 func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, a := world.SignedInBrowserSession(t, "browser-signout", "")
 	chat := openChat(t, s)
 	require.Equal(t, 1, browserSessionCount(t, a.User.ID), "the injected session is the user's only one")
@@ -302,7 +307,7 @@ func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
 
 func TestBrowser_ChatWidgetMounts(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	s, _ := world.SignedInBrowserSession(t, "browser-mount", "")
 	chat := openChat(t, s)
 
@@ -311,7 +316,7 @@ func TestBrowser_ChatWidgetMounts(t *testing.T) {
 	require.NoError(t, s.Expect.Locator(chat.Messages()).ToBeVisible(), "the message list shows")
 	require.NoError(t, s.Expect.Locator(chat.Threads()).ToBeAttached(), "the thread list is there")
 	require.NoError(t, s.Expect.Locator(chat.SignOutButton()).ToBeVisible(), "the sign-out button shows")
-	require.Empty(t, s.Net.WaitSettled(nil, browserQuiet, browserSettle))
+	require.Empty(t, s.WaitIdle(nil, browserSettle))
 	for _, e := range s.Console.Errors() {
 		// A failed resource load is the network's story (the recorder and the guard judge those);
 		// anything else logged as an error while mounting is the widget's.

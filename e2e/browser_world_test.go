@@ -30,10 +30,6 @@ var (
 	browserSettle = containers.Scaled(10 * time.Second)
 )
 
-// browserQuiet is how long no new request may start before a context's network counts as settled:
-// the chat widget fires its follow-up requests within a few ms of each other.
-const browserQuiet = 300 * time.Millisecond
-
 // browserServiceLogLines is how many log lines of each service a failed browser test keeps.
 const browserServiceLogLines = 80
 

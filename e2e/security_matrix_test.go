@@ -520,7 +520,7 @@ func secMalformed(f func(b *secBuilder) (fixtures.Secret, string, error)) func(b
 // between two positive controls, and writes the report.
 func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	started := time.Now()
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)

@@ -147,7 +147,7 @@ func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure,
 // backend, and for how long (ASVS 7.4.1).
 func TestSecurity_TokenAfterSignOut(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-signout")
@@ -163,7 +163,7 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 // the user's token still opens the ChatKit backend (ASVS 7.4.2).
 func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-deleted")
@@ -194,7 +194,7 @@ var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Se
 // secret; jwks: the web's key recovered from its jwks table, n/a when that is impossible).
 func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	t.Cleanup(func() { secWriteReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-leeway")
@@ -279,7 +279,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 // TestSecurity_BudgetsParse checks the parsing of app.budgets (no stack use).
 func TestSecurity_BudgetsParse(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	got, err := secParseBudgets("t.yaml", map[string]string{
 		"token_after_signout": "30m", "exp_leeway": " 60s ", "nbf_leeway": "0s", "p95_latency": "whatever",
 	})

@@ -13,7 +13,7 @@ import (
 // HTTP: sign up, fetch the token, ask the ChatKit backend to add a task, and find the rows in Postgres.
 func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
 	t.Parallel()
-	track(t)
+	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "smoke")
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/internal/paths"
+	"github.com/authflow-e2e/authflow/internal/report"
 	"github.com/authflow-e2e/authflow/internal/stack"
 )
 
@@ -26,15 +27,20 @@ type result struct {
 	failed bool
 }
 
-// track records t's outcome and duration for the summary printed after the run. Call it after
-// t.Parallel(): a parallel test's wait for its turn is not its run time.
-func track(t *testing.T) {
-	start := time.Now()
+// runTimes measures every tracked test's run time (report.RunTimes: waits for a parallel slot excluded).
+var runTimes report.RunTimes
+
+// track records t's outcome and run time for the summary printed after the run; use it as
+// `defer track(t)()` after t.Parallel(), in tests and in their parallel subtests.
+func track(t *testing.T) (bodyDone func()) {
+	runTimes.Start(t.Name(), time.Now())
 	t.Cleanup(func() {
+		took := runTimes.Done(t.Name(), time.Now())
 		results.Lock()
-		results.list = append(results.list, result{t.Name(), time.Since(start), t.Failed()})
+		results.list = append(results.list, result{t.Name(), took, t.Failed()})
 		results.Unlock()
 	})
+	return func() { runTimes.BodyDone(t.Name(), time.Now()) }
 }
 
 // area is the part of a test name before the first underscore: TestToken_X -> Token.
@@ -77,9 +83,13 @@ func printSummary(logf func(string, ...any), env *stack.Env) {
 		fmt.Fprintf(&b, "%-16s %6d %6d\n", a, areas[a].pass, areas[a].fail)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].took > list[j].took })
-	fmt.Fprintf(&b, "slowest tests:\n")
-	for i, r := range list {
-		if i == 5 {
+	fmt.Fprintf(&b, "slowest tests (run time, without waits for a parallel slot):\n")
+	shown := 0
+	for _, r := range list {
+		if strings.Contains(r.name, "/") {
+			continue // counted in its test
+		}
+		if shown++; shown > 5 {
 			break
 		}
 		fmt.Fprintf(&b, "  %6.2fs  %s\n", r.took.Seconds(), r.name)

@@ -281,3 +281,41 @@ func TestSession_ASecondSessionsArtifactsSurviveTheFirstSessions(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dir, "network.txt"))
 	assert.NoFileExists(t, filepath.Join(dir, "stale.txt"), "stale files of an earlier run are replaced")
 }
+
+// A ChatKit backend on another origin that answers a request with 500 and no CORS headers: the page
+// sees only a network error. The guard must count it (the request and the console's CORS report).
+func TestSession_GuardReportsCORSBlockedChatKitRequests(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions { // the preflight passes; the answer itself carries no CORS headers
+			w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+			w.Header().Set("Access-Control-Allow-Headers", "authorization, content-type")
+			w.Header().Set("Access-Control-Allow-Methods", "POST")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+	}))
+	t.Cleanup(backend.Close)
+	_, app := fakeApp(t)
+	cfg := app.Config()
+	cfg.ChatKitURL = strings.Replace(backend.URL, "127.0.0.1", "localhost", 1) + "/chatkit"
+	app, err := NewApp(cfg)
+	require.NoError(t, err)
+	s, err := b.NewSession(t, app, SessionOptions{NoTrace: true})
+	require.NoError(t, err)
+	require.NoError(t, s.LoginPage().Open())
+	res, err := s.Page.Evaluate(`(u) => fetch(u, {method: "POST", headers: {Authorization: "Bearer x.y.z", "Content-Type": "application/json"}, body: "{}"})
+		.then(r => "answered " + r.status, e => "rejected: " + e.message)`, cfg.ChatKitURL)
+	require.NoError(t, err)
+	assert.Contains(t, res, "rejected", "the page sees a network error")
+	require.Eventually(t, func() bool { return len(s.Problems()) >= 2 }, 5*time.Second, 20*time.Millisecond, "%v\n%s", s.Problems(), s.Net.String())
+	var r recordingReporter
+	ps := s.Guard(&r)
+	require.Len(t, r.msgs, 1)
+	assert.Contains(t, r.msgs[0], "request failed without an answer")
+	assert.Contains(t, r.msgs[0], "/chatkit")
+	assert.Contains(t, r.msgs[0], "CORS: ")
+	s.Waive(ps)
+}

@@ -210,6 +210,15 @@ func (r *Recorder) ServerErrors() []Request {
 	return r.Filter(func(e Request) bool { return e.Status >= 500 })
 }
 
+// FailedRequests are ChatKit, token and auth requests that got no answer at all: the browser blocked
+// them (CORS: a 500 without Access-Control-Allow-Origin reaches the page as a network error), the
+// connection failed, or they were aborted.
+func (r *Recorder) FailedRequests() []Request {
+	return r.Filter(func(e Request) bool {
+		return e.Failure != "" && (e.Kind == KindChatKit || e.Kind == KindToken || e.Kind == KindAuth)
+	})
+}
+
 // WaitSettled waits until every recorded request matching keep (nil: all) has an answer or failed,
 // and nothing new started for quiet. It returns the still pending ones when timeout passes first.
 func (r *Recorder) WaitSettled(keep func(Request) bool, quiet, timeout time.Duration) []Request {
@@ -241,6 +250,31 @@ func (r *Recorder) WaitSettled(keep func(Request) bool, quiet, timeout time.Dura
 		case <-ch:
 		case <-deadline:
 			return pending
+		}
+	}
+}
+
+// waitNonePending waits until no recorded request matching keep is pending and returns the number of
+// requests recorded then; at the deadline it returns the pending ones.
+func (r *Recorder) waitNonePending(keep func(Request) bool, deadline time.Time) (int, []Request) {
+	for {
+		r.mu.Lock()
+		ch := r.changed
+		var pending []Request
+		for _, e := range r.list {
+			if keep(*e) && !e.Done() {
+				pending = append(pending, *e)
+			}
+		}
+		n := len(r.list)
+		r.mu.Unlock()
+		if len(pending) == 0 {
+			return n, nil
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+			return n, pending
 		}
 	}
 }

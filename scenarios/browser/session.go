@@ -297,7 +297,43 @@ func (s *Session) SawText(text string) bool {
 	return s.seen[text]
 }
 
-// Problems are what the guard fails a test for: uncaught page errors and 5xx answers of the app.
+// idleProbe resolves after the page has painted a frame and run one more task: the moment by which
+// effects of the last answer (a React effect, a then-callback) have started their requests. The
+// fallback timer covers a page that paints no frames.
+const idleProbe = `() => new Promise(r => { requestAnimationFrame(() => setTimeout(r, 0)); setTimeout(r, 100) })`
+
+// WaitIdle waits until no request matching keep (nil: all) is pending and no request at all started
+// across a round trip to the page (idleProbe). That is the event a fixed "network quiet" window
+// guesses at: it returns as soon as the page is done, not a fixed time later. Events reach the
+// recorder in the order the driver sends them, so a request the page started before the round trip
+// is recorded by the time it returns. At timeout it returns the requests still pending.
+func (s *Session) WaitIdle(keep func(Request) bool, timeout time.Duration) []Request {
+	if keep == nil {
+		keep = func(Request) bool { return true }
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, pending := s.Net.waitNonePending(keep, deadline)
+		if pending != nil {
+			return pending
+		}
+		_, err := s.Page.Evaluate(idleProbe)
+		m, pending := s.Net.waitNonePending(keep, time.Now()) // a look, no wait
+		if err == nil && m == n && pending == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return pending
+		}
+		if err != nil { // the page is navigating: its new document starts its own requests
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// Problems are what the guard fails a test for: uncaught page errors, 5xx answers of the app, ChatKit
+// and auth requests that failed without an answer (CORS-blocked, connection failed, aborted), and
+// console reports of requests blocked by CORS policy.
 func (s *Session) Problems() []string {
 	var out []string
 	for _, e := range s.Console.PageErrors() {
@@ -305,6 +341,14 @@ func (s *Session) Problems() []string {
 	}
 	for _, r := range s.Net.ServerErrors() {
 		out = append(out, "server error: "+r.String())
+	}
+	for _, r := range s.Net.FailedRequests() {
+		out = append(out, "request failed without an answer (CORS-blocked, connection failed or aborted): "+r.String())
+	}
+	for _, e := range s.Console.Errors() {
+		if strings.Contains(e.Text, "blocked by CORS policy") {
+			out = append(out, "CORS: "+e.Text+" (page "+e.Where+")")
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
