@@ -473,9 +473,8 @@ func (st *Stack) Close(ctx context.Context) error {
 		progress = func(string, ...any) {}
 	}
 	if st.spec.Keep {
-		progress("stack: AUTHFLOW_KEEP is set: the stack keeps running. Remove it with:\n"+
-			"  docker rm -f -v $(docker ps -aq --filter label=%s=%s) && docker network rm $(docker network ls -q --filter label=%s=%s)",
-			LabelRun, st.RunID, LabelRun, st.RunID)
+		progress("stack: AUTHFLOW_KEEP is set: the stack keeps running (run %s). Remove it with:\n"+
+			"  go run ./cmd/authflow clean -run %s", st.RunID, st.RunID)
 		return nil
 	}
 	t0 := time.Now()

@@ -21,7 +21,7 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
 
-// Better Auth's error codes the suites expect (research/better-auth.md §4).
+// Better Auth's error codes the suites expect (better-auth/better-auth packages/core/src/error/codes.ts).
 const (
 	apiCodeUserExists    = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
 	apiCodePasswordShort = "PASSWORD_TOO_SHORT"

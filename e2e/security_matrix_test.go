@@ -1,6 +1,7 @@
 package e2e
 
-// The JWT attack matrix against the ChatKit backend (research/anchors.md §4.2; RFC 8725, OWASP
+// The JWT attack matrix against the ChatKit backend (RFC 8725 JWT Best Current Practices, RFC 7515
+// §4.1 header parameters, OWASP
 // ASVS 5.0 V9). Every case builds one token (or one Authorization header) and sends it on a
 // non-streaming (threads.list) and a streaming (threads.create) request. A negative case must be
 // answered 401 before any stream byte, with only the error JSON, quickly and never with a 5xx;

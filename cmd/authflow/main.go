@@ -1,5 +1,5 @@
-// Command authflow starts a target's stack for manual QA (up), checks the machine (doctor) and opens
-// Playwright traces (trace).
+// Command authflow starts a target's stack for manual QA (up), checks the machine (doctor), opens
+// Playwright traces (trace) and removes what killed runs left behind (clean).
 package main
 
 import (
@@ -15,6 +15,7 @@ Usage:
   authflow up [-target FILE] [-mode hs256|jwks]   start a target's stack, print its URLs and a ready test user; Ctrl-C stops it
   authflow doctor                                 check Docker, browser, driver, node and images; print the fix for each
   authflow trace FILE.zip                         open a Playwright trace in the trace viewer (uses the installed driver)
+  authflow clean [-run ID]                        remove containers and networks of killed runs (never a running one's); -run: one run's, e.g. a kept stack
 
 The test suites run with go test: make e2e (the e2e suite against the reference stack), make test (everything).
 `
@@ -33,6 +34,8 @@ func main() {
 		code = cmdDoctor(os.Args[2:])
 	case "trace":
 		code = cmdTrace(os.Args[2:])
+	case "clean":
+		code = cmdClean(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

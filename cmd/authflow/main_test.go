@@ -2,19 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/authflow-e2e/authflow/containers"
 )
@@ -143,4 +147,49 @@ func scrub(s string) string {
 
 func TestScrub_HidesThePrintedPassword(t *testing.T) {
 	assert.Equal(t, "  test user  a@b\n  password   [REDACTED]\n", scrub("  test user  a@b\n  password   s3cret-Value\n"))
+}
+
+// authflow clean removes a dead run's leftovers but not a live run's (a concurrent run), and -run
+// removes one given run's.
+func TestClean_RemovesOnlyDeadRunsLeftoversAndOneRunOnRequest(t *testing.T) {
+	containers.PrepareEnv(false)
+	ctx := context.Background()
+	cli, err := containers.Client(ctx)
+	require.NoError(t, err, "this test needs a Docker daemon: run `make setup`")
+	defer cli.Close()
+	img, err := containers.ResolveImage(ctx, cli, []string{"postgres:17-alpine", "authflow.local/postgres:17"})
+	require.NoError(t, err)
+	host, _ := os.Hostname()
+	count := func(run string) int {
+		res, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+			Filters: client.Filters{}.Add("label", containers.LabelRun+"="+run)})
+		require.NoError(t, err)
+		return len(res.Items)
+	}
+	mk := func(pid int) string {
+		run := containers.NewRunID()
+		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: testcontainers.ContainerRequest{
+			Image: img, Labels: map[string]string{containers.LabelManaged: "true", containers.LabelRun: run,
+				containers.LabelPID: strconv.Itoa(pid), containers.LabelHost: host},
+		}})
+		require.NoError(t, err)
+		testcontainers.CleanupContainer(t, c)
+		require.Equal(t, 1, count(run))
+		return run
+	}
+	dead, live := mk(999999999), mk(os.Getpid())
+
+	code, out := capture(t, func() int { return cmdClean(nil) })
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "authflow clean: removed")
+	assert.Equal(t, 0, count(dead), "the dead run's container is removed")
+	assert.Equal(t, 1, count(live), "a live run's container is left alone")
+
+	code, out = capture(t, func() int { return cmdClean([]string{"-run", live}) })
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "removed 1 containers and networks of run "+live)
+	assert.Equal(t, 0, count(live))
+
+	code, out = capture(t, func() int { return cmdClean([]string{"extra"}) })
+	assert.Equal(t, 2, code, out)
 }

@@ -1,4 +1,5 @@
-// Package killmatrix proves that the e2e suite is a gate (DESIGN.md, decision 6): for every fault
+// Package killmatrix proves that the e2e suite is a gate (a fault the suite does not catch is a failing
+// test of the harness, in the manner of mutation testing): for every fault
 // switch of the reference app it runs the e2e test binary as a child process against a stack started
 // with AUTHFLOW_FAULT=<fault> and requires that the suite fails, and that the tests declared below are
 // among the failures. The union of the selected tests must first pass against the clean stack in each

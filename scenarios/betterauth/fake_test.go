@@ -18,8 +18,10 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 )
 
-// fakeAuth imitates Better Auth 1.7 (email + password, cookie session, jwt plugin) as
-// documented in research/better-auth.md §4-5, plus the app's HS256 token route.
+// fakeAuth imitates Better Auth 1.7 (email + password, cookie session, jwt plugin) as its docs
+// describe them (https://www.better-auth.com/docs/authentication/email-password,
+// https://www.better-auth.com/docs/plugins/jwt; error codes: better-auth/better-auth
+// packages/core/src/error/codes.ts), plus the app's HS256 token route.
 type fakeAuth struct {
 	srv       *httptest.Server
 	secret    fixtures.Secret

@@ -16,7 +16,8 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 )
 
-// fakeChatKit imitates a ChatKit backend as documented in research/chatkit-protocol.md:
+// fakeChatKit imitates a ChatKit backend as the official SDK serves it (openai/chatkit-python,
+// chatkit/server.py and chatkit/types.py):
 // Bearer HS256 auth before any stream byte, SDK event order, user-scoped threads, and
 // switchable misbehaviour (mode) for the failure paths.
 type fakeChatKit struct {

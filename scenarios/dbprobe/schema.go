@@ -11,7 +11,8 @@ import (
 )
 
 // BetterAuthSchema lists the tables and columns Better Auth 1.7 (email + password and the
-// jwt plugin) requires, from research/better-auth.md §3. Treat it as read-only; pass a
+// jwt plugin) requires: the core schema of https://www.better-auth.com/docs/concepts/database and
+// the jwks table of https://www.better-auth.com/docs/plugins/jwt. Treat it as read-only; pass a
 // copy to change it.
 var BetterAuthSchema = map[string][]string{
 	"user":         {"id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"},
