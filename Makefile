@@ -41,8 +41,12 @@ unit: setup
 	  $$($(GO) list ./... | grep -v -E '/authflow/e2e(/|$$)|/scenarios/browser$$')
 	$(GOTESTSUM) --junitfile $(ART)/junit-unit-browser.xml --jsonfile $(ART)/unit-browser.json -- -count=1 ./scenarios/browser/
 
+# vet, gofmt, a tidy go.mod (no missing or unused requirement, direct ones not marked indirect) and the
+# workflows. The repository's own hygiene checks (internal/hygiene) run with the unit tests.
 lint:
 	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) tool actionlint
 
 # The kill matrix: the e2e suite must fail, for the right reason, against every fault switch; the clean

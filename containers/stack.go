@@ -432,27 +432,12 @@ func (st *Stack) exited(ctx context.Context, s ServiceSpec, svc *Service) error 
 			rc.Close()
 			r := newRing(25)
 			r.redact = st.spec.Redact
-			_, _ = r.Write(stripDockerFrames(b))
+			_, _ = r.Write(b) // testcontainers' Logs demultiplexes Docker's stdout/stderr frames itself
 			tail = r.Lines()
 		}
 	}
 	return &StartError{Part: s.Name, LogTail: tail,
 		Err: fmt.Errorf("the container exited with code %d before %s answered (check its env and the log lines below)", state.ExitCode, s.ReadyPath)}
-}
-
-// stripDockerFrames removes the 8-byte stream headers of a multiplexed docker log.
-func stripDockerFrames(b []byte) []byte {
-	var out []byte
-	for len(b) >= 8 && (b[0] == 1 || b[0] == 2) && b[1] == 0 && b[2] == 0 && b[3] == 0 {
-		n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
-		b = b[8:]
-		if n > len(b) {
-			n = len(b)
-		}
-		out = append(out, b[:n]...)
-		b = b[n:]
-	}
-	return append(out, b...)
 }
 
 // Close removes every container and the network of the stack, in parallel and bounded in time. With

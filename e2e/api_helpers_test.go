@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
@@ -56,26 +55,17 @@ func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 
 // apiVerifyToken verifies tok the way the target's backend must: HS256 with the shared secret, or
 // against the JWKS with the target's issuer and audience. It requires exp.
-func apiVerifyToken(t *testing.T, c *betterauth.Client, tok fixtures.Secret) (jwt.MapClaims, error) {
+func apiVerifyToken(t *testing.T, c *betterauth.Client, tok fixtures.Secret) (map[string]any, error) {
 	t.Helper()
 	switch world.T.TokenMode {
 	case targets.ModeHS256:
-		claims := jwt.MapClaims{}
-		_, err := jwt.ParseWithClaims(tok.Value(), claims, func(*jwt.Token) (any, error) {
-			return []byte(world.Secret.Value()), nil
-		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(apiClockSkew))
-		return claims, err
+		return betterauth.VerifyHS256([]byte(world.Secret.Value()), tok.Value(),
+			betterauth.VerifyOptions{RequireExp: true, Leeway: apiClockSkew})
 	case targets.ModeJWKS:
 		_, ks, err := c.JWKS(ctx(t))
 		require.NoError(t, err, "fetch the JWKS to verify a token\n%s", world.serviceLogs(10))
-		opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(apiClockSkew)}
-		if world.T.App.Issuer != "" {
-			opts = append(opts, jwt.WithIssuer(world.T.App.Issuer))
-		}
-		if world.T.App.Audience != "" {
-			opts = append(opts, jwt.WithAudience(world.T.App.Audience))
-		}
-		return ks.Verify(tok.Value(), opts...)
+		return ks.Verify(tok.Value(), betterauth.VerifyOptions{Issuer: world.T.App.Issuer, Audience: world.T.App.Audience,
+			RequireExp: true, Leeway: apiClockSkew})
 	}
 	t.Fatalf("unknown token mode %q", world.T.TokenMode)
 	return nil, nil

@@ -6,8 +6,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -79,9 +81,15 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 		k.ServerKID, k.serverAlg = jwk.Kid, jwk.Alg
 		pub, err := jwk.PublicKey()
 		if err == nil {
-			k.PublicX, _ = base64.RawURLEncoding.DecodeString(jwk.X)
-			if len(k.PublicX) == 0 {
-				k.PublicX, _ = base64.RawURLEncoding.DecodeString(jwk.N)
+			switch p := pub.(type) { // the key's own bytes: Ed25519's x, RSA's modulus
+			case ed25519.PublicKey:
+				k.PublicX = []byte(p)
+			case *rsa.PublicKey:
+				k.PublicX = p.N.Bytes()
+			case *ecdsa.PublicKey:
+				if b, err := p.Bytes(); err == nil && len(b) > 1 {
+					k.PublicX = b[1 : 1+(len(b)-1)/2] // the x coordinate of the uncompressed point
+				}
 			}
 			k.PublicJWK, _ = json.Marshal(jwk)
 			if der, err := x509.MarshalPKIXPublicKey(pub); err == nil {

@@ -180,13 +180,13 @@ func TestJWKS_VerifiesPluginTokens(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, tr.User, "the plugin returns only the token")
 	require.True(t, tr.ExpiresAt.IsZero())
-	claims, err := ks.Verify(tok.Value(), jwt.WithIssuer(f.URL()), jwt.WithAudience(f.URL()), jwt.WithExpirationRequired())
+	claims, err := ks.Verify(tok.Value(), betterauth.VerifyOptions{Issuer: f.URL(), Audience: f.URL(), RequireExp: true})
 	require.NoError(t, err)
 	require.Equal(t, u.ID, claims["sub"])
 
 	s, err := c.GetSession(ctx)
 	require.NoError(t, err)
-	_, err = ks.Verify(s.JWT.Value())
+	_, err = ks.Verify(s.JWT.Value(), betterauth.VerifyOptions{})
 	require.NoError(t, err, "the set-auth-jwt header verifies too")
 
 	// A token signed by an attacker key with the real kid does not.
@@ -194,12 +194,12 @@ func TestJWKS_VerifiesPluginTokens(t *testing.T) {
 	require.NoError(t, err)
 	forged, err := fixtures.MintEdDSA(evil, map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
 	require.NoError(t, err)
-	_, err = ks.Verify(forged.Value())
+	_, err = ks.Verify(forged.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)
 	// Nor an HS256 token (alg confusion).
 	hs, err := fixtures.MintHS256(fixtures.NewSecret("k"), map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
 	require.NoError(t, err)
-	_, err = ks.Verify(hs.Value())
+	_, err = ks.Verify(hs.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)
 }
 

@@ -3,52 +3,67 @@ package betterauth
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
-// JWK is one public key of a JWKS (RFC 7517). Better Auth's jwt plugin publishes
-// {"alg":"EdDSA","crv":"Ed25519","x":...,"kty":"OKP","kid":...}.
+// JWK is one published key of a JWKS (RFC 7517), parsed by jwx. Better Auth's jwt plugin
+// publishes {"alg":"EdDSA","crv":"Ed25519","x":...,"kty":"OKP","kid":...}.
 type JWK struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid,omitempty"`
-	Alg string `json:"alg,omitempty"`
-	Use string `json:"use,omitempty"`
-	Crv string `json:"crv,omitempty"`
-	X   string `json:"x,omitempty"`
-	Y   string `json:"y,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
+	Kid string // "" when the key has none
+	Alg string // as published ("" when absent)
+	Kty string
+	key jwk.Key
 }
+
+// PublicKey returns the key as Go's crypto type (ed25519.PublicKey, *ecdsa.PublicKey, *rsa.PublicKey).
+func (k JWK) PublicKey() (crypto.PublicKey, error) {
+	var raw any
+	if err := jwk.Export(k.key, &raw); err != nil {
+		return nil, fmt.Errorf("JWK %q: %w", k.Kid, err)
+	}
+	return raw, nil
+}
+
+// MarshalJSON is the key as published (public members only).
+func (k JWK) MarshalJSON() ([]byte, error) { return json.Marshal(k.key) }
 
 // KeySet is a parsed JWKS.
 type KeySet struct {
-	Keys []JWK `json:"keys"`
+	Keys []JWK
+	set  jwk.Set
 }
 
-// ParseKeySet parses a JWKS document and checks that every key can be used.
+// ParseKeySet parses a JWKS document with jwx; a key jwx cannot use is an error naming it.
 func ParseKeySet(raw []byte) (*KeySet, error) {
-	var ks KeySet
-	if err := json.Unmarshal(raw, &ks); err != nil {
+	set, err := jwk.Parse(raw)
+	if err != nil {
 		return nil, fmt.Errorf("parse JWKS: %w", err)
 	}
-	for i, k := range ks.Keys {
-		if _, err := k.PublicKey(); err != nil {
-			return nil, fmt.Errorf("parse JWKS: key %d (kid %q): %w", i, k.Kid, err)
+	ks := &KeySet{set: set}
+	for i := range set.Len() {
+		key, _ := set.Key(i)
+		j := JWK{key: key, Kty: key.KeyType().String()}
+		j.Kid, _ = key.KeyID()
+		if a, ok := key.Algorithm(); ok {
+			j.Alg = a.String()
 		}
+		if _, err := j.PublicKey(); err != nil {
+			return nil, fmt.Errorf("parse JWKS: key %d (kid %q): %w", i, j.Kid, err)
+		}
+		ks.Keys = append(ks.Keys, j)
 	}
-	return &ks, nil
+	return ks, nil
 }
 
 // JWKS fetches the JWKS route and returns the raw document and the parsed key set.
@@ -73,145 +88,103 @@ func (s *KeySet) Lookup(kid string) (JWK, bool) {
 	return s.Keys[i], true
 }
 
-// Algorithms returns the JWS algorithms of the keys (inferred when "alg" is absent).
+// Algorithms returns the JWS algorithms of the keys (for a key without "alg", the one jwx infers
+// from its type and curve).
 func (s *KeySet) Algorithms() []string {
 	var out []string
 	for _, k := range s.Keys {
-		if a := k.algorithm(); a != "" && !slices.Contains(out, a) {
+		a := k.Alg
+		if a == "" {
+			if algs, err := jws.AlgorithmsForKey(k.key); err == nil && len(algs) > 0 {
+				a = algs[0].String()
+			}
+		}
+		if a != "" && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// Keyfunc returns a jwt.Keyfunc that picks the key named by the token's "kid" (or the
-// only key, when the set has one and the token names none) and refuses a token whose alg
-// differs from the key's.
-func (s *KeySet) Keyfunc() jwt.Keyfunc {
-	return func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		var k JWK
-		switch {
-		case kid != "":
-			var ok bool
-			if k, ok = s.Lookup(kid); !ok {
-				return nil, fmt.Errorf("no key with kid %q", kid)
-			}
-		case len(s.Keys) == 1:
-			k = s.Keys[0]
-		default:
-			return nil, errors.New("token has no kid and the set has several keys")
-		}
-		if a := k.algorithm(); a != "" && a != t.Method.Alg() {
-			return nil, fmt.Errorf("token alg %s does not match key alg %s", t.Method.Alg(), a)
-		}
-		return k.PublicKey()
-	}
+// VerifyOptions are the claim checks a backend of the target must make besides the signature.
+type VerifyOptions struct {
+	Issuer, Audience string        // "" checks nothing
+	RequireExp       bool          // a token without exp is refused
+	Leeway           time.Duration // clock skew allowed on exp, nbf and iat
 }
 
-// Verify checks the token's signature against the set, allowing only the set's
-// algorithms, and returns its claims. Pass jwt.WithIssuer, jwt.WithAudience,
-// jwt.WithExpirationRequired and the like as opts.
-func (s *KeySet) Verify(token string, opts ...jwt.ParserOption) (jwt.MapClaims, error) {
-	claims := jwt.MapClaims{}
-	opts = append([]jwt.ParserOption{jwt.WithValidMethods(s.Algorithms())}, opts...)
-	if _, err := jwt.ParseWithClaims(token, claims, s.Keyfunc(), opts...); err != nil {
+func (o VerifyOptions) jwt() []jwt.ParseOption {
+	opts := []jwt.ParseOption{jwt.WithValidate(true), jwt.WithAcceptableSkew(o.Leeway)}
+	if o.RequireExp {
+		opts = append(opts, jwt.WithRequiredClaim(jwt.ExpirationKey))
+	}
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
+	}
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
+	}
+	return opts
+}
+
+// Verify checks the token's signature against the set with jwx (the key named by the token's kid,
+// or any key when it names none; the key's algorithm only) and the claims per o, and returns the
+// claims as the token carries them (JSON numbers as float64).
+func (s *KeySet) Verify(token string, o VerifyOptions) (map[string]any, error) {
+	opts := append(o.jwt(), jwt.WithKeySet(s.set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)))
+	return verified(token, opts)
+}
+
+// VerifyHS256 checks an HS256 token signed with secret's bytes and its claims per o.
+func VerifyHS256(secret []byte, token string, o VerifyOptions) (map[string]any, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("verify HS256: empty secret")
+	}
+	return verified(token, append(o.jwt(), jwt.WithKey(jwa.HS256(), secret)))
+}
+
+func verified(token string, opts []jwt.ParseOption) (map[string]any, error) {
+	if _, err := jwt.ParseString(token, opts...); err != nil {
 		return nil, err
+	}
+	return PayloadClaims(token)
+}
+
+// PayloadClaims decodes a compact JWS's payload as JSON, without verifying anything.
+func PayloadClaims(token string) (map[string]any, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("token has %d segments, want 3", len(parts))
+	}
+	msg, err := jws.ParseString(token)
+	if err != nil {
+		return nil, err
+	}
+	claims := map[string]any{}
+	if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
+		return nil, fmt.Errorf("token payload: %w", err)
 	}
 	return claims, nil
 }
 
-func (k JWK) algorithm() string {
-	if k.Alg != "" {
-		return k.Alg
-	}
-	switch k.Kty {
-	case "OKP":
-		return "EdDSA"
-	case "EC":
-		switch k.Crv {
-		case "P-256":
-			return "ES256"
-		case "P-384":
-			return "ES384"
-		case "P-521":
-			return "ES512"
+// Audience returns the aud claim as a list (RFC 7519 §4.1.3: a string or an array of strings).
+func Audience(claims map[string]any) ([]string, error) {
+	switch v := claims["aud"].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{v}, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("aud holds a %T, want strings", e)
+			}
+			out = append(out, s)
 		}
-	case "RSA":
-		return "RS256"
-	}
-	return ""
-}
-
-// PublicKey returns the key as ed25519.PublicKey, *ecdsa.PublicKey or *rsa.PublicKey.
-func (k JWK) PublicKey() (crypto.PublicKey, error) {
-	b64 := func(name, v string) ([]byte, error) {
-		if v == "" {
-			return nil, fmt.Errorf("%s key without %q", k.Kty, name)
-		}
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s key: %q is not base64url: %w", k.Kty, name, err)
-		}
-		return b, nil
-	}
-	switch k.Kty {
-	case "OKP":
-		if k.Crv != "Ed25519" {
-			return nil, fmt.Errorf("OKP curve %q is not supported (want Ed25519)", k.Crv)
-		}
-		x, err := b64("x", k.X)
-		if err != nil {
-			return nil, err
-		}
-		if len(x) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("Ed25519 key has %d bytes, want %d", len(x), ed25519.PublicKeySize)
-		}
-		return ed25519.PublicKey(x), nil
-	case "EC":
-		var curve elliptic.Curve
-		switch k.Crv {
-		case "P-256":
-			curve = elliptic.P256()
-		case "P-384":
-			curve = elliptic.P384()
-		case "P-521":
-			curve = elliptic.P521()
-		default:
-			return nil, fmt.Errorf("EC curve %q is not supported", k.Crv)
-		}
-		x, err := b64("x", k.X)
-		if err != nil {
-			return nil, err
-		}
-		y, err := b64("y", k.Y)
-		if err != nil {
-			return nil, err
-		}
-		size := (curve.Params().BitSize + 7) / 8
-		if len(x) != size || len(y) != size {
-			return nil, fmt.Errorf("EC %s coordinates must have %d bytes", k.Crv, size)
-		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return nil, fmt.Errorf("EC key: %w", err)
-		}
-		return pub, nil
-	case "RSA":
-		n, err := b64("n", k.N)
-		if err != nil {
-			return nil, err
-		}
-		e, err := b64("e", k.E)
-		if err != nil {
-			return nil, err
-		}
-		ei := new(big.Int).SetBytes(e)
-		if !ei.IsInt64() || ei.Int64() < 3 || ei.Int64() > 1<<31 {
-			return nil, errors.New("RSA exponent out of range")
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(ei.Int64())}, nil
+		return out, nil
 	default:
-		return nil, fmt.Errorf("key type %q is not supported", k.Kty)
+		return nil, fmt.Errorf("aud is a %T, want a string or a list of strings", v)
 	}
 }

@@ -1,0 +1,93 @@
+// Package hygiene holds checks of the repository itself that `make lint` runs: what code may import
+// and what its comments and docs may cite.
+package hygiene
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authflow-e2e/authflow/internal/paths"
+)
+
+func root(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	r := paths.ModuleRoot(wd)
+	require.NotEmpty(t, r, "no go.mod of authflow above %s", wd)
+	return r
+}
+
+// walk calls f for every file of the repository with one of exts, skipping node_modules, .git and
+// build output.
+func walk(t *testing.T, exts []string, f func(rel string, b []byte)) {
+	t.Helper()
+	r := root(t)
+	require.NoError(t, filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "node_modules", ".git", "artifacts", "bin":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		for _, e := range exts {
+			if strings.HasSuffix(p, e) {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(r, p)
+				f(filepath.ToSlash(rel), b)
+			}
+		}
+		return nil
+	}))
+}
+
+// The harness signs and verifies JWTs with one library, jwx. golang-jwt is the reference app's
+// (refapp/) and may serve tests as an independent second verifier, nothing else.
+func TestImports_TheHarnessUsesJwxNotGolangJWT(t *testing.T) {
+	walk(t, []string{".go"}, func(rel string, b []byte) {
+		if strings.HasPrefix(rel, "refapp/") || strings.HasSuffix(rel, "_test.go") {
+			return
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), rel, b, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range f.Imports {
+			assert.NotContains(t, imp.Path.Value, "github.com/golang-jwt/", "%s imports golang-jwt; the harness uses jwx", rel)
+		}
+	})
+}
+
+// notesRef finds citations of the team's working notes, which live outside the repository (a
+// research folder, the design and developer notes); readers of the code cannot open them.
+var notesRef = regexp.MustCompile(`\b(` + "research" + `/[A-Za-z0-9_.-]+\.md|` + "DESIGN" + `\.md|` + "DEVELOPERS" + `\.md)\b`)
+
+// Comments and docs cite public sources (RFCs, Better Auth's and ChatKit's docs, SDK source files) or
+// files of this repository, never notes that are not in it.
+func TestDocs_NoCitationOfNotesOutsideTheRepository(t *testing.T) {
+	r := root(t)
+	walk(t, []string{".go", ".md", ".yaml", ".yml", ".sh", "Makefile", ".mjs"}, func(rel string, b []byte) {
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range notesRef.FindAllStringSubmatch(line, -1) {
+				_, errHere := os.Stat(filepath.Join(r, filepath.Dir(rel), m[1]))
+				_, errRoot := os.Stat(filepath.Join(r, m[1]))
+				assert.True(t, errHere == nil || errRoot == nil, "%s:%d cites %s, which is not in the repository; cite a public source: %s",
+					rel, i+1, m[1], strings.TrimSpace(line))
+			}
+		}
+	})
+}
