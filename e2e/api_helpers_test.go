@@ -155,8 +155,8 @@ func apiFailureKind(err error) string {
 	}
 }
 
-// apiAuthClient is world.AuthClient with extra headers on every request and, when tr is not nil, a
-// transport of its own.
+// apiAuthClient is world.AuthClient (its own client address) with extra headers on every request
+// and, when tr is not nil, a transport of its own.
 func apiAuthClient(t *testing.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
 	t.Helper()
 	opts := world.AuthOptions()

@@ -40,7 +40,6 @@ type apiLoadStep struct {
 
 // apiLoadVU is what one virtual user did.
 type apiLoadVU struct {
-	xff                 string
 	persona             fixtures.Persona
 	userID              string
 	signUp, token, chat apiLoadStep
@@ -48,17 +47,13 @@ type apiLoadVU struct {
 	threadID            string
 }
 
-// apiForwardedFor is the X-Forwarded-For address of virtual user i (10.77.0.1 ... 10.77.0.50).
-func apiForwardedFor(i int) string { return fmt.Sprintf("10.77.%d.%d", i/250, i%250+1) }
-
 // apiRunVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
 // It stops at the first failed step.
 func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
-	h := http.Header{"X-Forwarded-For": {v.xff}}
 	tr := betterauth.NewTransport() // a user of its own: its own connections, as a browser has
 	defer tr.CloseIdleConnections()
-	opts := world.AuthOptions()
-	opts.Header, opts.Transport = h, tr
+	opts := world.AuthOptionsAs(v.persona.ClientAddr)
+	opts.Transport = tr
 	// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a small
 	// machine a sign-up may queue far longer than requestTimeout; the report shows it.
 	opts.Timeout = apiLoadBudget
@@ -82,7 +77,7 @@ func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 		return
 	}
 	ck := world.ChatKit(tok)
-	ck.Header = h
+	ck.Header = world.ClientAddrHeader(v.persona.ClientAddr)
 	ck.HTTPClient = &http.Client{Transport: tr, Timeout: apiLoadBudget}
 	t0 = time.Now()
 	s, err := ck.CreateThread(c, fixtures.MsgGreeting)
@@ -134,20 +129,26 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 }
 
 // TestLoad_FiftyUsersSignUpAndChatConcurrently runs 50 virtual users at once, each with its own
-// X-Forwarded-For so a per-IP rate limiter sees 50 clients. Not parallel: the figures are the
+// client address (app.client_ip_header) so a per-IP rate limiter sees 50 clients. Not parallel: the figures are the
 // stack's alone, not shared with the other suites.
 func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	defer track(t)()
 	c, cancel := context.WithTimeout(context.Background(), apiLoadBudget)
 	defer cancel()
-	t.Logf("%d virtual users at once; each sends its own X-Forwarded-For (%s ... %s) on every auth and ChatKit request, "+
-		"so a per-IP rate limit counts them as %d clients", apiLoadUsers, apiForwardedFor(0), apiForwardedFor(apiLoadUsers-1), apiLoadUsers)
-
 	vus := make([]*apiLoadVU, apiLoadUsers)
+	for i := range vus {
+		vus[i] = &apiLoadVU{persona: fixtures.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
+	}
+	if h := world.T.App.ClientIPHeader; h != "" {
+		t.Logf("%d virtual users at once; each sends its own client address in %s (%s ... %s) on every auth request, "+
+			"so a per-IP rate limit counts them as %d clients", apiLoadUsers, h, vus[0].persona.ClientAddr,
+			vus[apiLoadUsers-1].persona.ClientAddr, apiLoadUsers)
+	} else {
+		t.Logf("%d virtual users at once; the target sets app.client_ip_header: none, so they send no client address", apiLoadUsers)
+	}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range vus {
-		vus[i] = &apiLoadVU{xff: apiForwardedFor(i), persona: fixtures.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
 		wg.Go(func() { apiRunVU(c, vus[i], start) })
 	}
 	began := time.Now()
@@ -178,7 +179,8 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	hint := ""
 	if rateLimited {
 		hint = "\nrate limited (429): the app limits requests per client although each virtual user sent its own " +
-			"X-Forwarded-For; a real launch with 50 users at once would hit the same limit"
+			"client address in " + world.T.App.ClientIPHeader + "; a real launch with 50 users at once would hit the same limit " +
+			"(if the app reads the address from another header, set app.client_ip_header)"
 	}
 	require.Empty(t, failures, "every request of every virtual user must succeed:\n%s%s\n%s",
 		strings.Join(failures, "\n"), hint, world.serviceLogs(20))
@@ -199,9 +201,9 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 		n, err := world.DB.CountUsersByEmail(ctx(t), v.persona.Email)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "virtual user %d has exactly one user row", i+1)
-		if rows, err := world.DB.SessionsForUser(ctx(t), v.userID); err == nil && len(rows) > 0 && rows[0].IPAddress == v.xff {
+		if rows, err := world.DB.SessionsForUser(ctx(t), v.userID); err == nil && len(rows) > 0 && rows[0].IPAddress == v.persona.ClientAddr {
 			recorded++
 		}
 	}
-	t.Logf("the app recorded the virtual user's own X-Forwarded-For as the session's IP for %d/%d users", recorded, apiLoadUsers)
+	t.Logf("the app recorded the virtual user's own client address as the session's IP for %d/%d users", recorded, apiLoadUsers)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 )
 
@@ -101,6 +102,13 @@ func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {
 // ("user-b"); its artifacts go to a subdirectory of that name.
 func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 	t.Helper()
+	return w.browserSessionAs(t, name, fixtures.NewClientAddr())
+}
+
+// browserSessionAs is BrowserSession for a context whose requests to the web app carry addr as the
+// client address (app.client_ip_header).
+func (w *World) browserSessionAs(t *testing.T, name, addr string) *browser.Session {
+	t.Helper()
 	b, app := w.Browser(t)
 	testDir := filepath.Join(artifactsDir(), browserDirName(t.Name()))
 	modeDir := filepath.Join(testDir, w.T.TokenMode)
@@ -113,7 +121,8 @@ func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 		_ = os.Remove(modeDir)
 		_ = os.Remove(testDir)
 	})
-	opts := browser.SessionOptions{Name: name, ArtifactsDir: dir, Timeout: browserTimeout}
+	opts := browser.SessionOptions{Name: name, ArtifactsDir: dir, Timeout: browserTimeout,
+		ClientAddrHeader: w.T.App.ClientIPHeader, ClientAddr: addr}
 	if name == "" {
 		opts.FailureFiles = func() map[string]string {
 			return map[string]string{"service-logs.txt": w.serviceLogs(browserServiceLogLines)}
@@ -129,7 +138,7 @@ func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 func (w *World) SignedInBrowserSession(t *testing.T, role, name string) (*browser.Session, *Actor) {
 	t.Helper()
 	a := w.NewActor(t, role)
-	s := w.BrowserSession(t, name)
+	s := w.browserSessionAs(t, name, a.ClientAddr)
 	require.NoError(t, s.SignInWith(a.Auth), "inject the session cookies of %s", a.Persona)
 	return s, a
 }

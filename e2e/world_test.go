@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -94,13 +95,29 @@ func (w *World) AuthClient(t *testing.T) *betterauth.Client {
 	return c
 }
 
-// AuthOptions are the Better Auth client options for the target (URL, paths, requestTimeout), for
-// tests that add headers or a transport of their own.
-func (w *World) AuthOptions() betterauth.Options {
-	return betterauth.Options{
+// AuthOptions are the Better Auth client options for the target (URL, paths, requestTimeout) and a
+// client address of its own (app.client_ip_header), for tests that add headers or a transport.
+func (w *World) AuthOptions() betterauth.Options { return w.AuthOptionsAs(fixtures.NewClientAddr()) }
+
+// AuthOptionsAs are AuthOptions for a client that sends addr as its client address (a persona's).
+func (w *World) AuthOptionsAs(addr string) betterauth.Options {
+	o := betterauth.Options{
 		BaseURL: w.T.App.WebURL, AuthPath: w.T.App.AuthBasePath, TokenPath: w.T.App.TokenPath,
 		JWKSPath: w.T.App.JWKSPath, Timeout: requestTimeout,
 	}
+	if h := w.T.App.ClientIPHeader; h != "" {
+		o.ClientAddrHeader, o.ClientAddr = h, addr
+	}
+	return o
+}
+
+// ClientAddrHeader is the header that carries addr as the client address (app.client_ip_header);
+// nil when the target sends none.
+func (w *World) ClientAddrHeader(addr string) http.Header {
+	if h := w.T.App.ClientIPHeader; h != "" && addr != "" {
+		return http.Header{h: {addr}}
+	}
+	return nil
 }
 
 // ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
@@ -143,7 +160,8 @@ func (w *World) Shared(t *testing.T, role string) *Actor {
 }
 
 func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*Actor, error) {
-	c := w.AuthClient(t)
+	c, err := betterauth.New(w.AuthOptionsAs(p.ClientAddr))
+	require.NoError(t, err)
 	u, err := c.SignUpAs(ctx, p)
 	if err != nil {
 		return nil, err
@@ -152,7 +170,7 @@ func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*
 	if err != nil {
 		return nil, fmt.Errorf("token after sign-up: %w", err)
 	}
-	ck := &chatkit.Client{URL: w.T.App.ChatKitURL, Token: refreshingToken(c, tok, tokenExpiry(tr))}
+	ck := &chatkit.Client{URL: w.T.App.ChatKitURL, Token: refreshingToken(c, tok, tokenExpiry(tr)), Header: w.ClientAddrHeader(p.ClientAddr)}
 	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: ck}, nil
 }
 

@@ -54,16 +54,24 @@ func Load(path, tokenMode string) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target %s: cannot read it: %w (AUTHFLOW_TARGET names the file)", path, err)
 	}
-	return Parse(path, filepath.Dir(abs), data, tokenMode)
+	return parseFile(path, abs, data, tokenMode)
 }
 
-// Parse is Load for bytes already in memory; dir resolves relative build contexts.
+// Parse is Load for bytes already in memory; dir resolves relative build contexts and extends.
 func Parse(name, dir string, data []byte, tokenMode string) (*Target, error) {
-	t := &Target{Path: name, Dir: dir}
+	return parseFile(name, filepath.Join(dir, filepath.Base(name)), data, tokenMode)
+}
+
+func parseFile(name, abs string, data []byte, tokenMode string) (*Target, error) {
+	data, order, err := resolveExtends(name, abs, data, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Path: name, Dir: filepath.Dir(abs)}
 	if err := yaml.UnmarshalWithOptions(data, t, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
 		return nil, &Error{File: name, Msg: yamlMessage(err) + "; see targets/README.md for the allowed fields"}
 	}
-	t.Order = serviceOrder(data)
+	t.Order = order
 	t.defaults()
 	if tokenMode != "" {
 		t.Token.Mode = tokenMode
@@ -129,6 +137,12 @@ func (t *Target) defaults() {
 	}
 	if t.App.AuthBasePath == "" {
 		t.App.AuthBasePath = "/api/auth"
+	}
+	switch strings.ToLower(strings.TrimSpace(t.App.ClientIPHeader)) {
+	case "":
+		t.App.ClientIPHeader = DefaultClientIPHeader
+	case "none":
+		t.App.ClientIPHeader = ""
 	}
 	if t.App.TokenPath == "" {
 		t.App.TokenPath = t.App.AuthBasePath + "/token"
@@ -234,6 +248,9 @@ func (t *Target) validate() Errors {
 			add(p.field, "%q must be a path starting with /", p.v)
 		}
 	}
+	if h := t.App.ClientIPHeader; h != "" && !validHeaderName(h) {
+		add("app.client_ip_header", "%q is not an HTTP header name (e.g. X-Forwarded-For, X-Real-IP; none sends no address)", h)
+	}
 	if t.App.WebURL == "" {
 		add("app.web_url", "missing; the URL the browser opens, e.g. \"{{ .Services.web.PublicURL }}\"")
 	}
@@ -299,4 +316,17 @@ func templateMessage(err error) string {
 		s = s[i+2:]
 	}
 	return s
+}
+
+// DefaultClientIPHeader is where Better Auth reads the client address unless configured otherwise.
+const DefaultClientIPHeader = "X-Forwarded-For"
+
+// validHeaderName reports whether h is an RFC 9110 field name (a token).
+func validHeaderName(h string) bool {
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return h != ""
 }

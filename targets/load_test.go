@@ -205,3 +205,67 @@ app:
 		assert.Contains(t, err.Error(), "at least 32 characters")
 	})
 }
+
+// A profile target extends the base: maps merge, other values replace, null removes, relative build
+// contexts keep pointing where the base meant, and the service order is the base's.
+func TestLoad_ExtendsLaysAProfileOverItsBase(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, body string) string {
+		p := filepath.Join(root, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	write("base/base.yaml", `
+name: base
+postgres:
+  image: [pg:test]
+services:
+  web:
+    build: {context: ../web}
+    port: 3000
+    env: {A: "1", B: "2"}
+  backend:
+    image: be:test
+    port: 8000
+app:
+  web_url: "{{ .Services.web.PublicURL }}"
+  chatkit_url: "{{ .Services.backend.PublicURL }}/chatkit"
+  probes: {tasks_for_user: SELECT 1}
+`)
+	write("web/Dockerfile", "FROM scratch\n")
+	child := write("profiles/prod.yaml", `
+extends: ../base/base.yaml
+name: prod
+services:
+  web:
+    env: {B: "two", APP_PROFILE: production}
+  extra:
+    image: x:test
+    port: 9000
+app:
+  probes: null
+`)
+	tg, err := Load(child, "")
+	require.NoError(t, err)
+	assert.Equal(t, "prod", tg.Name)
+	assert.Equal(t, []string{"web", "backend", "extra"}, tg.Order)
+	web := tg.Services["web"]
+	assert.Equal(t, map[string]string{"A": "1", "B": "two", "APP_PROFILE": "production"}, web.Env)
+	assert.Equal(t, 3000, web.Port, "fields the profile does not name stay the base's")
+	r, err := tg.Render(Inputs{HostPorts: map[string]int{"web": 1, "backend": 2, "extra": 3}, Secret: strings.Repeat("s", 40)})
+	require.NoError(t, err)
+	rw, _ := r.Service("web")
+	assert.Equal(t, filepath.Join(root, "web"), rw.Build.Context, "the base's relative context is relative to the base")
+	assert.Empty(t, tg.App.Probes, "null removes the base's probes")
+
+	loop := write("profiles/loop.yaml", "extends: loop.yaml\nname: loop\n")
+	_, err = Load(loop, "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "extends itself")
+	missing := write("profiles/missing.yaml", "extends: nowhere.yaml\n")
+	_, err = Load(missing, "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "extends")
+	assert.Contains(t, err.Error(), "nowhere.yaml")
+}

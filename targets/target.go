@@ -91,6 +91,10 @@ type AppSpec struct {
 	Selectors    map[string]string `yaml:"selectors"`
 	Probes       map[string]string `yaml:"probes"`
 	Budgets      map[string]string `yaml:"budgets"`
+	// ClientIPHeader is the request header the app reads the client address from (Better Auth's
+	// advanced.ipAddress.ipAddressHeaders; default X-Forwarded-For). Every harness client sends
+	// its own address in it, so rate limits per address apply per simulated user; "none" sends none.
+	ClientIPHeader string `yaml:"client_ip_header"`
 }
 
 // Duration is a time.Duration written as "30s" or "15m" in YAML.

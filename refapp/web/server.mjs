@@ -64,6 +64,19 @@ if (TOKEN_MODE !== "hs256" && TOKEN_MODE !== "jwks") {
   logError({ event: "config", error: `TOKEN_MODE must be hs256 or jwks, got ${JSON.stringify(TOKEN_MODE)}` });
   process.exit(1);
 }
+// The app's profile, set by its own env as a deployment would, not by a fault switch:
+//   development (default): Better Auth's rate limiter is off.
+//   production: as a real app runs under `next start` (NODE_ENV=production): Better Auth's rate limiter
+//     with its defaults (3 requests per 10 s per client address on /sign-in* and /sign-up*, 100 per
+//     window elsewhere), the client address read from X-Forwarded-For, and that header set from the
+//     socket address when a request has none, as Next.js does. Every client without an address of its
+//     own then shares one bucket.
+const PROFILE = (env.APP_PROFILE || "development").trim().toLowerCase();
+if (PROFILE !== "development" && PROFILE !== "production") {
+  logError({ event: "config", error: `APP_PROFILE must be development or production, got ${JSON.stringify(PROFILE)}` });
+  process.exit(1);
+}
+const PRODUCTION = PROFILE === "production";
 let BASE_ORIGIN;
 try {
   BASE_ORIGIN = new URL(BASE_URL).origin;
@@ -102,7 +115,7 @@ export const authOptions = {
   emailAndPassword: { enabled: true },
   trustedOrigins: TRUSTED_ORIGINS,
   telemetry: { enabled: false },
-  rateLimit: { enabled: false },
+  rateLimit: { enabled: PRODUCTION },
   logger: { disableColors: true },
   // The jwt plugin is there in both modes so its jwks table exists, as in the fixed real app.
   // In hs256 mode the custom route owns /api/auth/token: the plugin's /token is disabled (and
@@ -306,6 +319,9 @@ const server = http.createServer((req, res) => {
     if (!res.writableFinished) entry.aborted = true;
     log(entry);
   });
+  if (PRODUCTION && !req.headers["x-forwarded-for"]) {
+    req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  }
   route(req, res).catch((err) => internalError(req, res, err, "router"));
 });
 server.keepAliveTimeout = 5000;
@@ -370,7 +386,7 @@ async function start() {
   listening = true;
   process.stdout.write(JSON.stringify({ listening: server.address().port, startupMs: Math.round(performance.now()) }) + "\n");
   if (FAULTS.length) log({ event: "faults", faults: FAULTS });
-  log({ event: "config", tokenMode: TOKEN_MODE, baseURL: BASE_URL, trustedOrigins: TRUSTED_ORIGINS });
+  log({ event: "config", profile: PROFILE, tokenMode: TOKEN_MODE, baseURL: BASE_URL, trustedOrigins: TRUSTED_ORIGINS });
 }
 
 let stopping = false;

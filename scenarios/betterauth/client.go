@@ -51,9 +51,12 @@ type Options struct {
 	TokenPath string
 	// JWKSPath is the JWKS route; default AuthPath + "/jwks".
 	JWKSPath string
-	// Header is sent on every request, e.g. X-Forwarded-For to give each virtual user of a
-	// load test its own rate-limit bucket.
+	// Header is sent on every request.
 	Header http.Header
+	// ClientAddrHeader and ClientAddr: every request carries ClientAddr in the header the app reads
+	// the client address from (X-Forwarded-For for Better Auth by default), so the app's per-address
+	// rate limit counts this client on its own; a 429 names both. Empty: none is sent.
+	ClientAddrHeader, ClientAddr string
 	// Timeout bounds each request; default DefaultTimeout.
 	Timeout time.Duration
 	// Transport is the round tripper; nil means http.DefaultTransport.
@@ -258,6 +261,9 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body any,
 			req.Header.Add(k, v)
 		}
 	}
+	if c.opts.ClientAddrHeader != "" && c.opts.ClientAddr != "" && req.Header.Get(c.opts.ClientAddrHeader) == "" {
+		req.Header.Set(c.opts.ClientAddrHeader, c.opts.ClientAddr)
+	}
 	req.Header.Set("User-Agent", c.opts.UserAgent)
 	req.Header.Set("Accept", "application/json")
 	if method != http.MethodGet && method != http.MethodHead {
@@ -292,7 +298,11 @@ func (c *Client) call(ctx context.Context, op, method, path string, body, out an
 		return nil, nil, fmt.Errorf("%s: %w", op, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, b, httperr.New(op, resp, b)
+		e := httperr.New(op, resp, b)
+		if e.RateLimited() {
+			e.Client = c.clientDescription()
+		}
+		return resp, b, e
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -301,4 +311,13 @@ func (c *Client) call(ctx context.Context, op, method, path string, body, out an
 		}
 	}
 	return resp, b, nil
+}
+
+// clientDescription says which client address this client sent, for a 429.
+func (c *Client) clientDescription() string {
+	if c.opts.ClientAddrHeader == "" || c.opts.ClientAddr == "" {
+		return "this client sent no client address (set app.client_ip_header to the header the app reads it from), " +
+			"so it may share a rate-limit bucket with every other client"
+	}
+	return fmt.Sprintf("client address %s, sent in %s, is this client's alone", c.opts.ClientAddr, c.opts.ClientAddrHeader)
 }

@@ -319,3 +319,57 @@ func TestSession_GuardReportsCORSBlockedChatKitRequests(t *testing.T) {
 	assert.Contains(t, r.msgs[0], "CORS: ")
 	s.Waive(ps)
 }
+
+// A session's client address goes to the web app's origin only: a cross-origin ChatKit backend
+// that allows just Authorization and Content-Type keeps working.
+func TestSession_ClientAddrGoesToTheWebOriginOnly(t *testing.T) {
+	t.Parallel()
+	b := testBrowser(t)
+	var mu sync.Mutex
+	var backendSaw []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		backendSaw = append(backendSaw, r.Method+" "+r.Header.Get("Access-Control-Request-Headers")+" "+r.Header.Get("X-Forwarded-For"))
+		mu.Unlock()
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Headers", "authorization, content-type")
+			w.Header().Set("Access-Control-Allow-Methods", "POST")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		io.WriteString(w, "{}")
+	}))
+	t.Cleanup(backend.Close)
+	var webSaw []string
+	web := http.NewServeMux()
+	web.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		webSaw = append(webSaw, r.URL.Path+" "+r.Header.Get("X-Forwarded-For"))
+		mu.Unlock()
+		io.WriteString(w, "<!doctype html><title>x</title>")
+	})
+	srv := httptest.NewServer(web)
+	t.Cleanup(srv.Close)
+	cfg := refConfig()
+	cfg.WebURL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	cfg.ChatKitURL = strings.Replace(backend.URL, "127.0.0.1", "localhost", 1) + "/chatkit"
+	app, err := NewApp(cfg)
+	require.NoError(t, err)
+	s, err := b.NewSession(t, app, SessionOptions{NoTrace: true, ClientAddrHeader: "X-Forwarded-For", ClientAddr: "198.18.0.42"})
+	require.NoError(t, err)
+	_, err = s.Page.Goto(app.URL("/login"))
+	require.NoError(t, err)
+	res, err := s.Page.Evaluate(`(u) => fetch("/api/auth/get-session").then(() => fetch(u, {method: "POST", headers: {Authorization: "Bearer x.y.z", "Content-Type": "application/json"}, body: "{}"}))
+		.then(r => "answered " + r.status, e => "rejected: " + e.message)`, cfg.ChatKitURL)
+	require.NoError(t, err)
+	assert.Equal(t, "answered 200", res, "the cross-origin ChatKit request works: %v", backendSaw)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, webSaw, "/login 198.18.0.42", "the page load carries the address")
+	assert.Contains(t, webSaw, "/api/auth/get-session 198.18.0.42", "the page's own fetch carries it too")
+	for _, r := range backendSaw {
+		assert.NotContains(t, r, "198.18.0.42", "the backend gets no client address")
+		assert.NotContains(t, r, "x-forwarded-for", "no preflight asks for it")
+	}
+}

@@ -40,6 +40,11 @@ type SessionOptions struct {
 	FailureFiles func() map[string]string
 	// NoTrace turns tracing off (it is on by default and kept only on failure).
 	NoTrace bool
+	// ClientAddrHeader and ClientAddr: every request of the context to the web app's origin carries
+	// ClientAddr in that header (the client address the app's rate limiter counts), as a proxy in
+	// front of the app would add it. Requests to other origins (the ChatKit backend) do not: an
+	// extra header there would turn each into a CORS preflight the backend need not allow.
+	ClientAddrHeader, ClientAddr string
 }
 
 // Session is one browser context for one test: its first page, network recorder, console, guard and
@@ -92,6 +97,17 @@ func (b *Browser) NewSession(t testing.TB, app *App, opts SessionOptions) (*Sess
 		return nil, fmt.Errorf("browser: new context: %w", err)
 	}
 	t.Cleanup(s.cleanup)
+	if opts.ClientAddrHeader != "" && opts.ClientAddr != "" {
+		name, addr := strings.ToLower(opts.ClientAddrHeader), opts.ClientAddr
+		err := s.Context.Route(app.WebOrigin()+"/**", func(r playwright.Route) {
+			h := r.Request().Headers()
+			h[name] = addr
+			_ = r.Fallback(playwright.RouteFallbackOptions{Headers: h})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("browser: route the client address header: %w", err)
+		}
+	}
 	ms := float64(opts.Timeout.Milliseconds())
 	s.Context.SetDefaultTimeout(ms)
 	s.Context.SetDefaultNavigationTimeout(ms)

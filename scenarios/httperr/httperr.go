@@ -40,6 +40,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Header is a redacted copy of the response headers.
 	Header http.Header
+	// Client describes the client that got a 429 (its client address and the header it went in),
+	// set by the client that sent the request; empty otherwise.
+	Client string
 }
 
 // New builds an Error from a response and its (already read) body. op says what was being
@@ -123,6 +126,14 @@ func (e *Error) Error() string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
+	if e.RateLimited() {
+		if lim := e.limitSeen(); lim != "" {
+			fmt.Fprintf(&b, " [limit: %s]", lim)
+		}
+		if e.Client != "" {
+			fmt.Fprintf(&b, " [%s]", e.Client)
+		}
+	}
 	b.WriteString(": ")
 	if e.Body == "" {
 		b.WriteString("(empty body)")
@@ -130,6 +141,17 @@ func (e *Error) Error() string {
 		b.WriteString(e.Body)
 	}
 	return b.String()
+}
+
+// limitSeen is what the answer says of the limit (RateLimit-* or X-RateLimit-* headers).
+func (e *Error) limitSeen() string {
+	var parts []string
+	for _, k := range []string{"RateLimit-Policy", "RateLimit-Limit", "X-RateLimit-Limit", "RateLimit-Remaining", "X-RateLimit-Remaining"} {
+		if v := e.Header.Get(k); v != "" {
+			parts = append(parts, k+": "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // RateLimited reports whether the status is 429 Too Many Requests.
