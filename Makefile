@@ -12,7 +12,7 @@ E2E_TIMEOUT ?= 20m
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: setup e2e unit lint killmatrix test doctor up clean
+.PHONY: setup e2e e2e-profiles unit lint killmatrix test doctor up clean
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,15 @@ e2e: setup
 	done; \
 	$(SUMMARIZE) -title "authflow e2e" -shard "$$AUTHFLOW_SHARD" -o $(ART)/summary.md $$junits $$runs || rc=1; \
 	exit $$rc
+
+# The e2e suite against the reference app's profiles, which behave like real apps (switched by the
+# app's env, see targets/README.md): each target in PROFILES once, in hs256, with its reports under
+# artifacts/profiles/<name>/.
+PROFILES ?= targets/reference-production.yaml
+e2e-profiles: setup
+	@rc=0; for f in $(PROFILES); do n=$$(basename $$f .yaml); echo "=== e2e against $$f"; \
+	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES=hs256 ART=$(ART)/profiles/$$n || rc=1; \
+	done; exit $$rc
 
 # Unit and component tests: everything but the e2e suites. The browser package runs on its own after
 # the rest: packages that start containers change the host's network, and Chromium aborts in-flight
@@ -61,7 +70,7 @@ killmatrix: setup
 	  -junit $(ART)/junit-killmatrix.xml $(ART)/killmatrix.json || rc=1; \
 	exit $$rc
 
-test: setup lint unit e2e killmatrix
+test: setup lint unit e2e e2e-profiles killmatrix
 
 doctor:
 	@$(GO) run ./cmd/authflow doctor

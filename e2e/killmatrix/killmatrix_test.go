@@ -69,7 +69,48 @@ func TestKillMatrix(t *testing.T) {
 		}
 	}
 
+	// The profiles: a clean run of the union of their faults' selections, in hs256.
+	var profiles []string
 	for _, f := range faults {
+		for _, p := range f.Profiles {
+			if !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
+			}
+		}
+	}
+	for _, p := range profiles {
+		var sel []string
+		for _, f := range faults {
+			if slices.Contains(f.Profiles, p) {
+				sel = append(sel, selection(f)...)
+			}
+		}
+		c := profileChild(t, p, &child{Label: "clean,mode=" + hs256, Mode: hs256, Run: runPattern(sel)})
+		t.Run(c.Label, func(t *testing.T) {
+			c.run(t, art)
+			checkClean(t, c)
+		})
+		if c.Result != nil {
+			r := cleanRow(c)
+			r.Mode = c.Mode + " (" + profileName(p) + ")"
+			rows = append(rows, r)
+		}
+	}
+
+	for _, f := range faults {
+		for _, p := range f.Profiles {
+			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f))})
+			var r row
+			t.Run(c.Label, func(t *testing.T) {
+				c.run(t, art)
+				r = checkFault(t, f, c)
+			})
+			if c.Result != nil {
+				r.Models = models[f.Name]
+				r.Mode = c.Mode + " (" + profileName(p) + ")"
+				rows = append(rows, r)
+			}
+		}
 		for _, mode := range f.Modes {
 			c := &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))}
 			var r row
@@ -416,4 +457,18 @@ func TestKillMatrix_ExpectationsNameExistingTests(t *testing.T) {
 			}
 		}
 	}
+}
+
+// profileName is a profile target's file name without .yaml, as the kill table shows it.
+func profileName(p string) string { return strings.TrimSuffix(filepath.Base(p), ".yaml") }
+
+// profileChild points c at the profile target p (its label and artifacts name it).
+func profileChild(t *testing.T, p string, c *child) *child {
+	abs := filepath.Join(moduleRoot(t), p)
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("kill matrix profile %s: %v", p, err)
+	}
+	c.Label += ",target=" + profileName(p)
+	c.Env = append(c.Env, "AUTHFLOW_TARGET="+abs)
+	return c
 }

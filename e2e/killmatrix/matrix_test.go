@@ -19,6 +19,10 @@ type fault struct {
 	// MustPass are tests that must run and pass under the fault: they prove that the fault is
 	// confined to what it breaks (a CORS fault breaks the browser, not the API).
 	MustPass []string
+	// Profiles are further target files (relative to the module root) of the reference app in
+	// another profile that the fault also runs against, in hs256, each after a clean run of its own:
+	// the gate must hold where the app behaves like a real one (rate limits on).
+	Profiles []string
 }
 
 // smoke is run for every fault besides the declared tests: a fixed set, asserted only where declared.
@@ -43,6 +47,7 @@ var faults = []fault{
 			"TestToken_SignatureVerifiesWithTheModesKey",
 			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
 		},
+		Profiles: []string{"targets/reference-production.yaml"},
 	},
 	{
 		Name:  "missing-auth-tables",

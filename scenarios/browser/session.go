@@ -3,6 +3,7 @@ package browser
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -347,7 +348,7 @@ func (s *Session) WaitIdle(keep func(Request) bool, timeout time.Duration) []Req
 	}
 }
 
-// Problems are what the guard fails a test for: uncaught page errors, 5xx answers of the app, ChatKit
+// Problems are what the guard fails a test for: uncaught page errors, 5xx and 429 answers of the app, ChatKit
 // and auth requests that failed without an answer (CORS-blocked, connection failed, aborted), and
 // console reports of requests blocked by CORS policy.
 func (s *Session) Problems() []string {
@@ -357,6 +358,13 @@ func (s *Session) Problems() []string {
 	}
 	for _, r := range s.Net.ServerErrors() {
 		out = append(out, "server error: "+r.String())
+	}
+	for _, r := range s.Net.Filter(func(r Request) bool { return r.Status == http.StatusTooManyRequests }) {
+		addr := "no client address"
+		if s.opts.ClientAddr != "" {
+			addr = "client address " + s.opts.ClientAddr + " in " + s.opts.ClientAddrHeader + ", this context's alone"
+		}
+		out = append(out, "rate limited (429, "+addr+"): "+r.String())
 	}
 	for _, r := range s.Net.FailedRequests() {
 		out = append(out, "request failed without an answer (CORS-blocked, connection failed or aborted): "+r.String())
