@@ -150,8 +150,11 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	require.True(t, s2.AssistantDone, "the reply completed; events: %v", s2.Types())
 	assert.NotContains(t, s2.Types(), chatkit.EventThreadCreated, "continuing a thread must not create another one")
 	assert.Equal(t, s1.ThreadID, s2.ThreadID, "the reply belongs to the same thread")
-	assert.Contains(t, s2.Text, strings.TrimPrefix(first, "Remember this code word: "),
-		"the assistant must keep the thread's context: its reply should refer to the previous message")
+	t.Run("part=reply-refers-to-the-previous-message", func(t *testing.T) {
+		needs(t, targets.FeatureContext)
+		assert.Contains(t, s2.Text, strings.TrimPrefix(first, "Remember this code word: "),
+			"the assistant must keep the thread's context: its reply should refer to the previous message")
+	})
 
 	items, err := a.ChatKit.ListItems(c, s1.ThreadID, 10, "asc", "")
 	require.NoError(t, err)
@@ -491,6 +494,7 @@ func apiTaskTitles(ts []apiTask) []string {
 func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
+	needs(t, targets.FeatureTasks)
 	c := ctx(t)
 	x, y := world.NewActor(t, "tasks-x"), world.NewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")

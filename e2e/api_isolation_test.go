@@ -16,6 +16,7 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 // apiRequireRefused asserts that err is a 403 or 404 answer (a foreign thread is forbidden or "not
@@ -128,6 +129,7 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
+	needs(t, targets.FeatureTasks)
 	c := ctx(t)
 	a, b := world.NewActor(t, "iso-tasks-a"), world.NewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")

@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 )
 
@@ -85,7 +84,7 @@ func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	require.NoError(t, s.WaitForPage("chat"))
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
-	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
+	chatTurn(t, s, chat, "buy milk")
 	s.WaitIdle(nil, browserSettle)
 	cookies, err := s.Context.Cookies()
 	require.NoError(t, err)

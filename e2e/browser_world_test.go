@@ -20,6 +20,7 @@ import (
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 // Timeouts of the browser suites, scaled by AUTHFLOW_TIMEOUT_FACTOR.
@@ -102,6 +103,7 @@ func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {
 // ("user-b"); its artifacts go to a subdirectory of that name.
 func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 	t.Helper()
+	needs(t, targets.FeatureBrowser)
 	return w.browserSessionAs(t, name, fixtures.NewClientAddr())
 }
 
@@ -137,6 +139,7 @@ func (w *World) browserSessionAs(t *testing.T, name, addr string) *browser.Sessi
 // session's cookies: for tests that are not about the sign-in UI.
 func (w *World) SignedInBrowserSession(t *testing.T, role, name string) (*browser.Session, *Actor) {
 	t.Helper()
+	needs(t, targets.FeatureBrowser)
 	a := w.NewActor(t, role)
 	s := w.browserSessionAs(t, name, a.ClientAddr)
 	require.NoError(t, s.SignInWith(a.Auth), "inject the session cookies of %s", a.Persona)

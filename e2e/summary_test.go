@@ -22,9 +22,9 @@ var results struct {
 }
 
 type result struct {
-	name   string
-	took   time.Duration
-	failed bool
+	name            string
+	took            time.Duration
+	failed, skipped bool
 }
 
 // runTimes measures every tracked test's run time (report.RunTimes: waits for a parallel slot excluded).
@@ -37,7 +37,7 @@ func track(t *testing.T) (bodyDone func()) {
 	t.Cleanup(func() {
 		took := runTimes.Done(t.Name(), time.Now())
 		results.Lock()
-		results.list = append(results.list, result{t.Name(), took, t.Failed()})
+		results.list = append(results.list, result{t.Name(), took, t.Failed(), t.Skipped()})
 		results.Unlock()
 	})
 	return func() { runTimes.BodyDone(t.Name(), time.Now()) }
@@ -59,7 +59,7 @@ func printSummary(logf func(string, ...any), env *stack.Env) {
 	results.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n=== authflow summary: target %s, token mode %s\n", env.Rendered.Name, env.Rendered.TokenMode)
-	type counts struct{ pass, fail int }
+	type counts struct{ pass, fail, na int }
 	areas := map[string]*counts{}
 	var names []string
 	for _, r := range list {
@@ -71,16 +71,19 @@ func printSummary(logf func(string, ...any), env *stack.Env) {
 			areas[a] = &counts{}
 			names = append(names, a)
 		}
-		if r.failed {
+		switch {
+		case r.failed:
 			areas[a].fail++
-		} else {
+		case r.skipped:
+			areas[a].na++
+		default:
 			areas[a].pass++
 		}
 	}
 	sort.Strings(names)
-	fmt.Fprintf(&b, "%-16s %6s %6s\n", "area", "passed", "failed")
+	fmt.Fprintf(&b, "%-16s %6s %6s %6s\n", "area", "passed", "failed", "n/a")
 	for _, a := range names {
-		fmt.Fprintf(&b, "%-16s %6d %6d\n", a, areas[a].pass, areas[a].fail)
+		fmt.Fprintf(&b, "%-16s %6d %6d %6d\n", a, areas[a].pass, areas[a].fail, areas[a].na)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].took > list[j].took })
 	fmt.Fprintf(&b, "slowest tests (run time, without waits for a parallel slot):\n")

@@ -204,6 +204,15 @@ func tokenExpiry(tr *betterauth.TokenResponse) time.Time {
 	return tr.ExpiresAt
 }
 
+// needs reports t as not applicable when the target turns feature off (app.features): a skip whose
+// message starts with "n/a:" and gives the reason, which the run summary lists per area.
+func needs(t *testing.T, feature string) {
+	t.Helper()
+	if !world.T.App.Has(feature) {
+		t.Skipf("n/a: target %s sets app.features.%s: false (%s)", world.T.File, feature, targets.Features[feature])
+	}
+}
+
 // Tasks returns the titles of the user's tasks through the target's tasks_for_user probe (its
 // title column, or its only column).
 func (w *World) Tasks(t *testing.T, userID string) []string {

@@ -248,6 +248,14 @@ func (t *Target) validate() Errors {
 			add(p.field, "%q must be a path starting with /", p.v)
 		}
 	}
+	for _, f := range sortedKeys(t.App.Features) {
+		if _, ok := Features[f]; !ok {
+			add("app.features."+f, "unknown feature; known: %s", strings.Join(sortedKeys(Features), ", "))
+		}
+	}
+	if t.App.Has(FeatureTasks) && t.App.Probes["tasks_for_user"] == "" {
+		add("app.probes.tasks_for_user", "missing: the tasks feature reads the user's tasks with it; add the query, or set app.features.tasks: false if the app has no tasks")
+	}
 	if h := t.App.ClientIPHeader; h != "" && !validHeaderName(h) {
 		add("app.client_ip_header", "%q is not an HTTP header name (e.g. X-Forwarded-For, X-Real-IP; none sends no address)", h)
 	}

@@ -24,6 +24,7 @@ services:
 app:
   web_url: "{{ .Services.web.PublicURL }}"
   chatkit_url: "{{ .Services.web.PublicURL }}/chatkit"
+  features: {tasks: false}
 `
 
 func parse(t *testing.T, src, mode string) (*Target, error) {
@@ -160,6 +161,7 @@ services:
 app:
   web_url: "{{ .Services.web.PublicURL }}"
   chatkit_url: '{{ env "MYAPP_CHATKIT_URL" }}'
+  features: {tasks: false}
 `
 	t.Run("set", func(t *testing.T) {
 		t.Setenv("MYAPP_SECRET", strings.Repeat("k", 48))
@@ -245,6 +247,7 @@ services:
     port: 9000
 app:
   probes: null
+  features: {tasks: false}
 `)
 	tg, err := Load(child, "")
 	require.NoError(t, err)
@@ -268,4 +271,22 @@ app:
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "extends")
 	assert.Contains(t, err.Error(), "nowhere.yaml")
+}
+
+// Features are on unless turned off; an unknown one is an error, and tasks need their probe.
+func TestLoad_FeaturesDefaultOnAndTasksNeedTheirProbe(t *testing.T) {
+	tg, err := parse(t, minimal, "")
+	require.NoError(t, err)
+	assert.False(t, tg.App.Has(FeatureTasks))
+	assert.True(t, tg.App.Has(FeatureContext), "on when not named")
+	assert.True(t, tg.App.Has(FeatureBrowser))
+
+	_, err = parse(t, strings.Replace(minimal, "features: {tasks: false}", "features: {tasks: false, todo: true}", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "app.features.todo: unknown feature; known: browser, context, tasks")
+
+	_, err = parse(t, strings.Replace(minimal, "  features: {tasks: false}\n", "", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "app.probes.tasks_for_user: missing")
+	assert.Contains(t, err.Error(), "app.features.tasks: false")
 }

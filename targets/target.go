@@ -95,6 +95,30 @@ type AppSpec struct {
 	// advanced.ipAddress.ipAddressHeaders; default X-Forwarded-For). Every harness client sends
 	// its own address in it, so rate limits per address apply per simulated user; "none" sends none.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// Features turns the app-specific parts the suites test on or off (all on by default); a test
+	// whose feature is off is reported as not applicable, with the reason. See [Features].
+	Features map[string]bool `yaml:"features"`
+}
+
+// Features a target can declare, with what each means. A test that needs one the target turns off
+// skips with "n/a: ..." and the reason, and the summary lists it.
+var Features = map[string]string{
+	FeatureTasks:   "the assistant keeps a task list (\"add task <title>\", \"list tasks\", \"complete task <n>\") whose rows app.probes.tasks_for_user reads",
+	FeatureContext: "the assistant's reply can refer to an earlier message of the same thread",
+	FeatureBrowser: "the web app has sign-up, login and chat pages with the ChatKit widget, which the browser suites drive",
+}
+
+// Feature names.
+const (
+	FeatureTasks   = "tasks"
+	FeatureContext = "context"
+	FeatureBrowser = "browser"
+)
+
+// Has reports whether the target has feature f (on unless the file turns it off).
+func (a AppSpec) Has(f string) bool {
+	on, set := a.Features[f]
+	return !set || on
 }
 
 // Duration is a time.Duration written as "30s" or "15m" in YAML.

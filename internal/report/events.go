@@ -433,6 +433,20 @@ func (t *Test) FailureMessage() string {
 	return ""
 }
 
+// SkipReason is what a skipped test said last (its t.Skip message).
+func (t *Test) SkipReason() string {
+	if t.Result != Skip {
+		return ""
+	}
+	bs := blocks(t.Output)
+	for i := len(bs) - 1; i >= 0; i-- {
+		if text := strings.TrimSpace(strings.Join(bs[i].lines, " ")); text != "" {
+			return OneLine(text)
+		}
+	}
+	return "skipped without a reason"
+}
+
 func testifyMessage(b block) string {
 	fields := map[string][]string{}
 	cur := ""

@@ -118,3 +118,43 @@ func TestShardThatWasNotAppliedIsAProblem(t *testing.T) {
 		t.Fatalf("problems = %q", ps)
 	}
 }
+
+func TestSummary_FirstFailureIsTheRootOfTheChainAndSkipsAreListed(t *testing.T) {
+	fail := func(name, msg string) []Event {
+		return []Event{
+			{Action: "run", Package: pkg, Test: name},
+			out(name, "    x_test.go:1: "+msg),
+			{Action: "fail", Package: pkg, Test: name},
+		}
+	}
+	var evs []Event
+	evs = append(evs, fail("TestSmoke_SignUpTokenAndChatCreateATaskForThatUser", "task rows differ")...)
+	evs = append(evs, fail("TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser", "no reply")...)
+	evs = append(evs, fail("TestIsolation_UserBCannotSeeOrChangeUserAsTasks", "B saw A's task")...)
+	evs = append(evs, fail("TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime", "sub is not the user id")...)
+	evs = append(evs,
+		Event{Action: "run", Package: pkg, Test: "TestChatKit_TaskCommandsChangeOnlyThatUsersTasks"},
+		out("TestChatKit_TaskCommandsChangeOnlyThatUsersTasks", "    api_chatkit_test.go:9: n/a: target x.yaml sets app.features.tasks: false (no tasks)"),
+		Event{Action: "skip", Package: pkg, Test: "TestChatKit_TaskCommandsChangeOnlyThatUsersTasks"},
+		Event{Action: "fail", Package: pkg},
+	)
+	r, err := Parse("e2e-hs256.json", strings.NewReader(stream(evs...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Summary{Runs: []*Run{r}}
+	var order []string
+	for _, f := range s.Failures() {
+		order = append(order, strings.SplitN(strings.TrimPrefix(f.Test, "Test"), "_", 2)[0])
+	}
+	if got := strings.Join(order, ","); got != "Token,Isolation,Smoke,Browser" {
+		t.Errorf("failure order = %s, want the token first and the browser last", got)
+	}
+	md := s.Markdown()
+	if !strings.Contains(md, "**First failure:** `TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime`") {
+		t.Errorf("the first failure is not the token test:\n%s", md)
+	}
+	if !strings.Contains(md, "### Not applicable (skipped)") || !strings.Contains(md, "n/a: target x.yaml sets app.features.tasks: false") {
+		t.Errorf("the n/a test and its reason are not listed:\n%s", md)
+	}
+}

@@ -33,8 +33,37 @@ type Failure struct {
 }
 
 // Failures lists the failed leaf tests (a failed parent whose failure is a failed subtest is listed
-// through that subtest) of every run, in order.
+// through that subtest) of every run, ordered from the root of the chain (see [ChainRank]), so the
+// first one names the cause: a wrong token is listed before the task rows it breaks.
 func (s *Summary) Failures() []Failure {
+	out := s.failures()
+	sort.SliceStable(out, func(i, j int) bool { return ChainRank(out[i].Test) < ChainRank(out[j].Test) })
+	return out
+}
+
+// chain is the order in which the suites' areas depend on each other: the schema before sign-up,
+// sign-up and sign-in before the token, the token before ChatKit, ChatKit before isolation and the
+// attacks on it, then the app's own features (tasks), the load run and the browser, which needs all.
+var chain = []string{"Schema", "SignUp", "SignIn", "Session", "SignOut", "Token", "ChatKit", "Isolation", "Security", "Smoke", "", "Load", "Browser"}
+
+// ChainRank is a test's place in the dependency chain of the suites (lower comes first). ChatKit
+// tests of the app's task feature rank after isolation, security and the smoke test, before load
+// and browser.
+func ChainRank(test string) int {
+	name := strings.TrimPrefix(test, "Test")
+	area, rest, _ := strings.Cut(name, "_")
+	if area == "ChatKit" && strings.Contains(rest, "Task") {
+		area = ""
+	}
+	for i, a := range chain {
+		if a == area {
+			return i
+		}
+	}
+	return len(chain)
+}
+
+func (s *Summary) failures() []Failure {
 	var out []Failure
 	for _, r := range s.Runs {
 		failed := r.Failed()
@@ -49,6 +78,31 @@ func (s *Summary) Failures() []Failure {
 			if leaf {
 				out = append(out, Failure{Run: RunName(r.Source), Test: t.Name, Message: r.FailureMessage(t.Name)})
 			}
+		}
+	}
+	return out
+}
+
+// SkippedTest is a skipped test of a run and its reason; the e2e suites skip only what the target declares
+// it lacks ("n/a: ..."), so this is the list of what was not applicable.
+type SkippedTest struct {
+	Run, Test, Reason string
+}
+
+// Skipped lists the skipped tests of every run whose parent test was not skipped as a whole.
+func (s *Summary) Skipped() []SkippedTest {
+	var out []SkippedTest
+	for _, r := range s.Runs {
+		for _, t := range r.Tests {
+			if t.Result != Skip {
+				continue
+			}
+			if i := strings.LastIndex(t.Name, "/"); i >= 0 {
+				if p := r.Test(t.Name[:i]); p != nil && p.Result == Skip {
+					continue
+				}
+			}
+			out = append(out, SkippedTest{Run: RunName(r.Source), Test: t.Name, Reason: t.SkipReason()})
 		}
 	}
 	return out
@@ -146,6 +200,17 @@ func (s *Summary) Markdown() string {
 				break
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", f.Run, f.Test, cell(f.Message))
+		}
+		b.WriteString("\n")
+	}
+	if skipped := s.Skipped(); len(skipped) > 0 {
+		b.WriteString("### Not applicable (skipped)\n\n| run | test | reason |\n|---|---|---|\n")
+		for i, k := range skipped {
+			if i == MaxListed {
+				fmt.Fprintf(&b, "| | ... and %d more | |\n", len(skipped)-MaxListed)
+				break
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", k.Run, k.Test, cell(k.Reason))
 		}
 		b.WriteString("\n")
 	}

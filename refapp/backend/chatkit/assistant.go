@@ -30,8 +30,11 @@ type taskStore interface {
 }
 
 // assistantReply computes the reply to text for user; prev is the previous user message of the
-// thread ("" when text is the first one).
+// thread ("" when text is the first one). A nil store is an assistant without tasks.
 func assistantReply(ctx context.Context, store taskStore, user, text, prev string) (string, error) {
+	if store == nil {
+		return quoteReply(text, prev, ""), nil
+	}
 	if m := addTaskRe.FindStringSubmatch(text); m != nil {
 		title := truncateRunes(collapseSpace(unquote(m[1])), 200)
 		if title != "" {
@@ -78,11 +81,16 @@ func assistantReply(ctx context.Context, store taskStore, user, text, prev strin
 		}
 		return fmt.Sprintf("Completed task %d: \"%s\".", n, tasks[n-1].Title), nil
 	}
+	return quoteReply(text, prev, " "+helpText), nil
+}
+
+// quoteReply is the reply to anything else: it quotes the message and the previous one.
+func quoteReply(text, prev, help string) string {
 	said := quoteForReply(text)
 	if strings.TrimSpace(prev) == "" {
-		return fmt.Sprintf("You said %s. This is the first message in this thread. %s", said, helpText), nil
+		return fmt.Sprintf("You said %s. This is the first message in this thread.%s", said, help)
 	}
-	return fmt.Sprintf("You said %s. Before that you said %s. %s", said, quoteForReply(prev), helpText), nil
+	return fmt.Sprintf("You said %s. Before that you said %s.%s", said, quoteForReply(prev), help)
 }
 
 func plural(n int, one, many string) string {

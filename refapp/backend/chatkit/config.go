@@ -79,6 +79,9 @@ type Config struct {
 	Audience    string // JWT_AUDIENCE (jwks)
 	CORSOrigins []string
 	Faults      Faults
+	// NoTasks is ASSISTANT_TASKS=off: an app profile whose assistant keeps no task list (as many
+	// real ChatKit backends): task commands are plain messages. Not a fault switch.
+	NoTasks bool
 
 	Logger *log.Logger // nil: log.Default()
 
@@ -108,6 +111,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, []string, error) {
 		Audience:    strings.TrimSpace(getenv("JWT_AUDIENCE")),
 		CORSOrigins: ParseOrigins(getenv("CORS_ORIGINS")),
 		Faults:      faults,
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("ASSISTANT_TASKS"))); v {
+	case "", "on":
+	case "off":
+		cfg.NoTasks = true
+	default:
+		return cfg, unknown, fmt.Errorf("ASSISTANT_TASKS must be on or off, got %q", v)
 	}
 	if cfg.TokenMode == "" {
 		cfg.TokenMode = ModeHS256

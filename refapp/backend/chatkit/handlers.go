@@ -139,7 +139,11 @@ func (s *Server) respond(req *request, st *stream, th threadRow, userItem Item, 
 		}
 	}
 
-	text, err := assistantReply(ctx, s.store, req.user, userItem.Text(), prevText)
+	var tasks taskStore = s.store
+	if s.cfg.NoTasks {
+		tasks = nil
+	}
+	text, err := assistantReply(ctx, tasks, req.user, userItem.Text(), prevText)
 	if err != nil {
 		s.streamFailed(req, st, err)
 		return

@@ -1,6 +1,7 @@
 package chatkit
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -278,10 +279,27 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ModeJWKS, cfg.TokenMode)
 
+	cfg, _, err = ConfigFromEnv(env(map[string]string{"BETTER_AUTH_SECRET": "s", "ASSISTANT_TASKS": "off"}))
+	require.NoError(t, err)
+	assert.True(t, cfg.NoTasks)
+	_, _, err = ConfigFromEnv(env(map[string]string{"BETTER_AUTH_SECRET": "s", "ASSISTANT_TASKS": "maybe"}))
+	assert.ErrorContains(t, err, "ASSISTANT_TASKS must be on or off")
+
 	var c Config
 	c.setDefaults()
 	assert.Equal(t, 6*time.Second, c.SlowReplyDelay, "slow-reply waits 6 s by default")
 	assert.Equal(t, 5*time.Second, c.JWKSRefreshMinimum)
+}
+
+// Without tasks (ASSISTANT_TASKS=off) a task command is a plain message: no task, a quoting reply.
+func TestAssistantReply_WithoutTasksTaskCommandsArePlainMessages(t *testing.T) {
+	got, err := assistantReply(context.Background(), nil, "u1", "add task buy milk", "")
+	require.NoError(t, err)
+	assert.Equal(t, `You said "add task buy milk". This is the first message in this thread.`, got)
+	got, err = assistantReply(context.Background(), nil, "u1", "list tasks", "remember 42")
+	require.NoError(t, err)
+	assert.Contains(t, got, `Before that you said "remember 42"`, "it keeps the thread's context")
+	assert.NotContains(t, got, "add task", "no help about tasks it does not have")
 }
 
 func TestSplitDeltasAndTitles(t *testing.T) {

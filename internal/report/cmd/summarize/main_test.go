@@ -94,7 +94,9 @@ func TestFailingTestShowsUpInJUnitAndSummaryWithItsMessage(t *testing.T) {
 	for _, w := range []string{
 		"## authflow e2e: FAILED",
 		"1 passed, 3 failed, 1 skipped",
-		"**First failure:** `TestToken_ExpiredTokenIsRejected` (e2e-hs256): failing_test.go:16: POST /chatkit with an expired token: Not equal",
+		// the session comes before the token in the chain of the suites, so it leads
+		"**First failure:** `TestSession_ReloadKeepsTheSession` (e2e-hs256): failing_test.go:21: after reload the page shows",
+		"| e2e-hs256 | `TestToken_ExpiredTokenIsRejected` | failing_test.go:16: POST /chatkit with an expired token: Not equal",
 		"| Token | **1 failed** |",
 		"| Session | **1 failed** |",
 		"| e2e-hs256 | `TestIsolation_UserBCannotSeeUserAsThread/case=get` | failing_test.go:27: threads.get_by_id answered 200",
