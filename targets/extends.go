@@ -77,6 +77,9 @@ func resolveExtends(name, abs string, data []byte, depth int, seen []string) ([]
 // absContexts makes the base's relative build contexts absolute, so they keep pointing where the
 // base file meant once merged into a file in another folder.
 func absContexts(doc map[string]any, dir string) {
+	if b, ok := doc["baseline"].(string); ok && b != "" && !filepath.IsAbs(b) {
+		doc["baseline"] = filepath.Join(dir, b)
+	}
 	svcs, _ := doc["services"].(map[string]any)
 	for _, s := range svcs {
 		svc, _ := s.(map[string]any)

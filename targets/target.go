@@ -8,6 +8,7 @@
 package targets
 
 import (
+	"path/filepath"
 	"time"
 )
 
@@ -29,6 +30,8 @@ type Target struct {
 	Images   map[string][]string `yaml:"images"`
 	Postgres PostgresSpec        `yaml:"postgres"`
 	Services map[string]*Service `yaml:"services"`
+	// Baseline names a file of known failures (relative to this file): see internal/report.Baseline.
+	Baseline string `yaml:"baseline"`
 	// Order lists service names in the order they appear in the file (Go maps have none).
 	Order []string `yaml:"-"`
 	App   AppSpec  `yaml:"app"`
@@ -136,3 +139,11 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// BaselinePath is the baseline file, absolute ("" when the target has none).
+func (t *Target) BaselinePath() string {
+	if t.Baseline == "" || filepath.IsAbs(t.Baseline) {
+		return t.Baseline
+	}
+	return filepath.Join(t.Dir, t.Baseline)
+}

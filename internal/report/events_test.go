@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -156,5 +157,66 @@ func TestSummary_FirstFailureIsTheRootOfTheChainAndSkipsAreListed(t *testing.T) 
 	}
 	if !strings.Contains(md, "### Not applicable (skipped)") || !strings.Contains(md, "n/a: target x.yaml sets app.features.tasks: false") {
 		t.Errorf("the n/a test and its reason are not listed:\n%s", md)
+	}
+}
+
+func TestBaseline_KnownFailuresPassNewOnesFailAndFixedOnesMustBeRemoved(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) *Baseline {
+		t.Helper()
+		p := dir + "/known.yaml"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := LoadBaseline(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	run := func(redirectFails bool) *Run {
+		result := "pass"
+		if redirectFails {
+			result = "fail"
+		}
+		r, err := Parse("e2e-hs256.json", strings.NewReader(stream(
+			Event{Action: "run", Package: pkg, Test: "TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
+			out("TestBrowser_UnauthenticatedChatVisitRedirectsToLogin", "    b_test.go:9: stays on /chat"),
+			Event{Action: result, Package: pkg, Test: "TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
+			Event{Action: "run", Package: pkg, Test: "TestToken_IsIssuedAfterSignIn"},
+			Event{Action: "pass", Package: pkg, Test: "TestToken_IsIssuedAfterSignIn"},
+			Event{Action: "pass", Package: pkg},
+		)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	listed := write("known:\n  - test: TestBrowser_Unauthenticated.*\n    reason: the app redirects on the server\n    link: https://example.test/1\n")
+
+	s := &Summary{Runs: []*Run{run(true)}, Baseline: listed}
+	if !s.OK() || len(s.KnownFailures()) != 1 {
+		t.Errorf("a listed failure must be known and pass: ok=%v known=%v new=%v", s.OK(), s.KnownFailures(), s.NewFailures())
+	}
+	if md := s.Markdown(); !strings.Contains(md, "### Known failures") || !strings.Contains(md, "the app redirects on the server") {
+		t.Errorf("the known failure is not reported:\n%s", md)
+	}
+
+	s = &Summary{Runs: []*Run{run(true)}, Baseline: write("known: []\n")}
+	if s.OK() || len(s.NewFailures()) != 1 || !strings.Contains(s.Markdown(), "First new failure (not in the baseline)") {
+		t.Errorf("an unlisted failure must fail the run and lead the summary")
+	}
+
+	s = &Summary{Runs: []*Run{run(false)}, Baseline: listed}
+	if s.OK() || len(s.FixedKnown()) != 1 || !strings.Contains(s.Markdown(), "remove it from the baseline") {
+		t.Errorf("a listed test that passes must fail the run with 'remove it from the baseline':\n%s", s.Markdown())
+	}
+
+	for _, bad := range []string{"known:\n  - test: TestX\n", "known:\n  - test: '('\n    reason: r\n", "known:\n  - tset: TestX\n    reason: r\n"} {
+		p := dir + "/bad.yaml"
+		_ = os.WriteFile(p, []byte(bad), 0o644)
+		if _, err := LoadBaseline(p); err == nil {
+			t.Errorf("baseline %q must be refused", bad)
+		}
 	}
 }

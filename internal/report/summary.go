@@ -17,6 +17,8 @@ type Summary struct {
 	// Shard, when set ("i/n"), is the AUTHFLOW_SHARD the runs were made with: a run whose process did
 	// not report applying it ("authflow: shard i/n runs ...") ran every test, which is a problem.
 	Shard string
+	// Baseline, when set, is the target's list of known failures (see [Baseline]).
+	Baseline *Baseline
 	// Getenv reads GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID for a link to the run's
 	// uploaded artifacts (default os.Getenv).
 	Getenv func(string) string
@@ -31,6 +33,37 @@ type Failure struct {
 	Test    string
 	Message string
 }
+
+// NewFailures are the failures the baseline does not list (all of them without a baseline).
+func (s *Summary) NewFailures() []Failure {
+	var out []Failure
+	for _, f := range s.Failures() {
+		if s.Baseline.known(f) == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// KnownFailures are the failures the baseline lists, each with its entry.
+func (s *Summary) KnownFailures() []KnownFailed {
+	var out []KnownFailed
+	for _, f := range s.Failures() {
+		if k := s.Baseline.known(f); k != nil {
+			out = append(out, KnownFailed{Failure: f, Entry: *k})
+		}
+	}
+	return out
+}
+
+// KnownFailed is a failure the baseline lists.
+type KnownFailed struct {
+	Failure
+	Entry KnownFailure
+}
+
+// FixedKnown lists baseline entries whose tests now pass: each fails the run until it is removed.
+func (s *Summary) FixedKnown() []Fixed { return s.Baseline.fixed(s.Runs) }
 
 // Failures lists the failed leaf tests (a failed parent whose failure is a failed subtest is listed
 // through that subtest) of every run, ordered from the root of the chain (see [ChainRank]), so the
@@ -125,8 +158,11 @@ func (s *Summary) Problems() []string {
 	return out
 }
 
-// OK reports whether every run ran at least one test and none failed.
-func (s *Summary) OK() bool { return len(s.Failures()) == 0 && len(s.Problems()) == 0 }
+// OK reports whether every run ran at least one test, none failed but those the baseline lists, and
+// no listed one passed.
+func (s *Summary) OK() bool {
+	return len(s.NewFailures()) == 0 && len(s.FixedKnown()) == 0 && len(s.Problems()) == 0
+}
 
 // Markdown renders the summary.
 func (s *Summary) Markdown() string {
@@ -135,7 +171,8 @@ func (s *Summary) Markdown() string {
 	if title == "" {
 		title = "authflow"
 	}
-	failures, problems := s.Failures(), s.Problems()
+	failures, problems := s.NewFailures(), s.Problems()
+	known, fixed := s.KnownFailures(), s.FixedKnown()
 	var total Counts
 	var names []string
 	for _, r := range s.Runs {
@@ -146,18 +183,27 @@ func (s *Summary) Markdown() string {
 		names = append(names, RunName(r.Source))
 	}
 	status := "passed"
-	if len(failures) > 0 || len(problems) > 0 {
+	if !s.OK() {
 		status = "FAILED"
+	} else if len(known) > 0 {
+		status = fmt.Sprintf("passed (%d known failure(s) of the baseline)", len(known))
 	}
 	fmt.Fprintf(&b, "## %s: %s\n\n", title, status)
 	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped (top-level tests) in %d run(s): %s.\n\n",
 		total.Passed, total.Failed, total.Skipped, len(s.Runs), strings.Join(names, ", "))
 
-	if len(failures) > 0 {
+	switch {
+	case len(failures) > 0:
 		f := failures[0]
-		fmt.Fprintf(&b, "**First failure:** `%s` (%s): %s\n\n", f.Test, f.Run, cell(f.Message))
-	} else if len(problems) > 0 {
+		label := "First failure"
+		if s.Baseline != nil {
+			label = "First new failure (not in the baseline)"
+		}
+		fmt.Fprintf(&b, "**%s:** `%s` (%s): %s\n\n", label, f.Test, f.Run, cell(f.Message))
+	case len(problems) > 0:
 		fmt.Fprintf(&b, "**First problem:** %s\n\n", cell(problems[0]))
+	case len(fixed) > 0:
+		fmt.Fprintf(&b, "**Fixed, remove it from the baseline:** `%s` passed in %s (%s)\n\n", fixed[0].Entry.Test, fixed[0].Run, s.Baseline.File)
 	}
 
 	// Per area, one column per run.
@@ -200,6 +246,20 @@ func (s *Summary) Markdown() string {
 				break
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", f.Run, f.Test, cell(f.Message))
+		}
+		b.WriteString("\n")
+	}
+	if len(fixed) > 0 {
+		fmt.Fprintf(&b, "### Fixed: remove it from the baseline (%s)\n\n| run | entry | passed | reason it was listed |\n|---|---|---|---|\n", s.Baseline.File)
+		for _, f := range fixed {
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", f.Run, f.Entry.Test, cell(strings.Join(f.Tests, ", ")), cell(f.Entry.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if len(known) > 0 {
+		fmt.Fprintf(&b, "### Known failures (baseline %s)\n\n| run | test | reason | link | failure message |\n|---|---|---|---|---|\n", s.Baseline.File)
+		for _, k := range known {
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", k.Run, k.Test, cell(k.Entry.Reason), cell(k.Entry.Link), cell(k.Message))
 		}
 		b.WriteString("\n")
 	}

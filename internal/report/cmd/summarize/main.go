@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/authflow-e2e/authflow/internal/report"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 type list []string
@@ -30,6 +31,9 @@ func run(args []string) int {
 	artifacts := fs.String("artifacts", "", "artifacts directory to point at (default: the directory of -o)")
 	extra := fs.String("extra", "", "a Markdown file appended to the summary (e.g. the kill table); a missing file is skipped")
 	shard := fs.String("shard", "", "the AUTHFLOW_SHARD (i/n) the runs were made with: fail a run that did not apply it")
+	baseline := fs.String("baseline", "", "a baseline file of known failures (report.Baseline); overrides the target's")
+	target := fs.String("target", "", "the target file the runs used: its baseline: field names the known failures")
+	goExit := fs.Int("go-exit", 0, "the exit status of the go test runs: non-zero while no test failed is a failure too")
 	var junit list
 	fs.Var(&junit, "junit", "a JUnit file (gotestsum --junitfile) to annotate with failure messages; repeatable")
 	fs.Usage = func() {
@@ -40,6 +44,22 @@ func run(args []string) int {
 		return 2
 	}
 	s := &report.Summary{Title: *title, Artifacts: *artifacts, Shard: strings.TrimSpace(*shard)}
+	if *baseline == "" && *target != "" {
+		t, err := targets.Load(*target, "")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "summarize: %v\n", err)
+			return 2
+		}
+		*baseline = t.BaselinePath()
+	}
+	if *baseline != "" {
+		b, err := report.LoadBaseline(*baseline)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "summarize: %v\n", err)
+			return 2
+		}
+		s.Baseline = b
+	}
 	if s.Artifacts == "" {
 		s.Artifacts = filepath.Dir(*out)
 	}
@@ -79,15 +99,28 @@ func run(args []string) int {
 			fmt.Fprintf(os.Stderr, "summarize: GITHUB_STEP_SUMMARY: %v\n", err)
 		}
 	}
-	failures, problems := s.Failures(), s.Problems()
+	failures, problems, fixed, known := s.NewFailures(), s.Problems(), s.FixedKnown(), s.KnownFailures()
 	switch {
 	case len(problems) > 0:
 		fmt.Fprintf(os.Stderr, "summarize: %s (summary: %s)\n", problems[0], *out)
 		code = 1
 	case len(failures) > 0:
 		f := failures[0]
-		fmt.Fprintf(os.Stderr, "summarize: %d test(s) failed; first: %s (%s): %s (summary: %s)\n", len(failures), f.Test, f.Run, f.Message, *out)
+		what := "test(s) failed"
+		if s.Baseline != nil {
+			what = "test(s) failed that the baseline does not list"
+		}
+		fmt.Fprintf(os.Stderr, "summarize: %d %s; first: %s (%s): %s (summary: %s)\n", len(failures), what, f.Test, f.Run, f.Message, *out)
 		code = 1
+	case len(fixed) > 0:
+		fmt.Fprintf(os.Stderr, "summarize: %s passed in %s: remove it from the baseline %s (summary: %s)\n",
+			fixed[0].Entry.Test, fixed[0].Run, s.Baseline.File, *out)
+		code = 1
+	case *goExit != 0 && len(known) == 0:
+		fmt.Fprintf(os.Stderr, "summarize: go test exited with status %d although no test failed; see its output above (summary: %s)\n", *goExit, *out)
+		code = 1
+	case len(known) > 0:
+		fmt.Fprintf(os.Stderr, "summarize: all tests passed but %d known failure(s) of the baseline %s (summary: %s)\n", len(known), s.Baseline.File, *out)
 	default:
 		fmt.Fprintf(os.Stderr, "summarize: all tests passed (summary: %s)\n", *out)
 	}
