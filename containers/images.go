@@ -223,17 +223,30 @@ func (r rewindOnClose) Close() error {
 	return err
 }
 
-// pruneOldBuilds removes earlier builds of the same service so images do not pile up.
+// keptBuilds is how many builds of one service stay besides the one just built: another run on the
+// same daemon (a second checkout, a shard of another commit) may be about to start a container from
+// its own recent build, which must not vanish under it.
+const keptBuilds = 3
+
+// pruneOldBuilds removes all but the newest builds of the same service so images do not pile up;
+// an image a container uses is never removed (no force).
 func pruneOldBuilds(ctx context.Context, cli client.APIClient, repo, keep string) {
 	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", repo)})
 	if err != nil {
 		return
 	}
-	for _, img := range res.Items {
+	items := res.Items
+	sort.Slice(items, func(i, j int) bool { return items[i].Created > items[j].Created })
+	others := 0
+	for _, img := range items {
 		for _, tag := range img.RepoTags {
-			if tag != keep && strings.HasPrefix(tag, repo+":") {
-				_, _ = cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{PruneChildren: true})
+			if tag == keep || !strings.HasPrefix(tag, repo+":") {
+				continue
 			}
+			if others++; others <= keptBuilds {
+				continue
+			}
+			_, _ = cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{PruneChildren: true})
 		}
 	}
 }

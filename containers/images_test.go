@@ -3,12 +3,14 @@ package containers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
@@ -149,9 +151,7 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	defer prov.Close()
 	name := "ctest-web-" + NewRunID()
 	args := map[string]string{"BASE_IMAGE": base}
-	t.Cleanup(func() {
-		pruneOldBuilds(ctx, cli, "authflow.local/build-"+name, "")
-	})
+	t.Cleanup(func() { removeRepo(t, cli, "authflow.local/build-"+name) })
 
 	first, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
 	require.NoError(t, err)
@@ -189,4 +189,45 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	forced, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
 	require.NoError(t, err)
 	assert.True(t, forced.Fresh, "AUTHFLOW_REBUILD=1 builds even an existing tag")
+}
+
+// removeRepo removes every tag of repo.
+func removeRepo(t *testing.T, cli client.APIClient, repo string) {
+	res, err := cli.ImageList(context.Background(), client.ImageListOptions{Filters: client.Filters{}.Add("reference", repo)})
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	for _, img := range res.Items {
+		for _, tag := range img.RepoTags {
+			_, _ = cli.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{PruneChildren: true})
+		}
+	}
+}
+
+// Pruning keeps the newest builds besides the one just made: a concurrent run's fresh build survives.
+func TestPruneOldBuilds_KeepsTheNewestBuildsOfOtherRuns(t *testing.T) {
+	cli := dockerClient(t)
+	ctx := context.Background()
+	base, err := ResolveImage(ctx, cli, postgresImages)
+	require.NoError(t, err)
+	repo := "authflow.local/build-ctest-prune-" + NewRunID()
+	t.Cleanup(func() { removeRepo(t, cli, repo) })
+	for i := range 6 {
+		_, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: base, Target: fmt.Sprintf("%s:t%d", repo, i)})
+		require.NoError(t, err)
+	}
+	pruneOldBuilds(ctx, cli, repo, repo+":t5")
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", repo)})
+	require.NoError(t, err)
+	n := 0
+	kept := false
+	for _, img := range res.Items {
+		for _, tag := range img.RepoTags {
+			n++
+			kept = kept || tag == repo+":t5"
+		}
+	}
+	assert.True(t, kept, "the build just made stays")
+	assert.Equal(t, keptBuilds+1, n, "the newest %d other builds stay besides it", keptBuilds)
 }

@@ -320,20 +320,27 @@ func TestSession_GuardReportsCORSBlockedChatKitRequests(t *testing.T) {
 	s.Waive(ps)
 }
 
-// A session's client address goes to the web app's origin only: a cross-origin ChatKit backend
-// that allows just Authorization and Content-Type keeps working.
-func TestSession_ClientAddrGoesToTheWebOriginOnly(t *testing.T) {
+// A session's client address goes to the web app's origin only, and the browser still makes its own
+// CORS checks: a cross-origin ChatKit backend that allows Authorization works, one that does not is
+// refused (a Playwright route would answer every preflight itself and hide that).
+func TestSession_ClientAddrGoesToTheWebOriginOnlyAndCORSStillApplies(t *testing.T) {
 	t.Parallel()
 	b := testBrowser(t)
 	var mu sync.Mutex
 	var backendSaw []string
+	allowAuthz := true
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		backendSaw = append(backendSaw, r.Method+" "+r.Header.Get("Access-Control-Request-Headers")+" "+r.Header.Get("X-Forwarded-For"))
+		allow := allowAuthz
 		mu.Unlock()
 		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Headers", "authorization, content-type")
+			if allow {
+				w.Header().Set("Access-Control-Allow-Headers", "authorization, content-type")
+			} else {
+				w.Header().Set("Access-Control-Allow-Headers", "content-type")
+			}
 			w.Header().Set("Access-Control-Allow-Methods", "POST")
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -360,10 +367,22 @@ func TestSession_ClientAddrGoesToTheWebOriginOnly(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Page.Goto(app.URL("/login"))
 	require.NoError(t, err)
-	res, err := s.Page.Evaluate(`(u) => fetch("/api/auth/get-session").then(() => fetch(u, {method: "POST", headers: {Authorization: "Bearer x.y.z", "Content-Type": "application/json"}, body: "{}"}))
-		.then(r => "answered " + r.status, e => "rejected: " + e.message)`, cfg.ChatKitURL)
+	const call = `(u) => fetch("/api/auth/get-session").then(() => fetch(u, {method: "POST", headers: {Authorization: "Bearer x.y.z", "Content-Type": "application/json"}, body: "{}"}))
+		.then(r => "answered " + r.status, e => "rejected: " + e.message)`
+	res, err := s.Page.Evaluate(call, cfg.ChatKitURL)
 	require.NoError(t, err)
 	assert.Equal(t, "answered 200", res, "the cross-origin ChatKit request works: %v", backendSaw)
+
+	mu.Lock()
+	allowAuthz = false
+	mu.Unlock()
+	res, err = s.Page.Evaluate(call, cfg.ChatKitURL+"?no-authz")
+	require.NoError(t, err)
+	assert.Contains(t, res, "rejected", "a preflight that does not allow Authorization still blocks the request")
+	// the blocked request and the console's CORS error are this test's point: wait for both, then waive them
+	require.Eventually(t, func() bool { return len(s.Problems()) >= 2 }, 5*time.Second, 20*time.Millisecond, "%v", s.Problems())
+	s.Waive(s.Problems())
+
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Contains(t, webSaw, "/login 198.18.0.42", "the page load carries the address")

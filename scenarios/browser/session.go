@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,9 +43,8 @@ type SessionOptions struct {
 	// NoTrace turns tracing off (it is on by default and kept only on failure).
 	NoTrace bool
 	// ClientAddrHeader and ClientAddr: every request of the context to the web app's origin carries
-	// ClientAddr in that header (the client address the app's rate limiter counts), as a proxy in
-	// front of the app would add it. Requests to other origins (the ChatKit backend) do not: an
-	// extra header there would turn each into a CORS preflight the backend need not allow.
+	// ClientAddr in that header (the client address the app's rate limiter counts), added by a
+	// loopback proxy as a proxy in front of the app would (see addrProxy); the page sees no change.
 	ClientAddrHeader, ClientAddr string
 }
 
@@ -71,6 +71,7 @@ type Session struct {
 	watched map[string]bool
 	seen    map[string]bool
 	waived  map[string]bool // problems a self-test has looked at
+	proxy   *addrProxy      // the client-address proxy, when the session has an address
 }
 
 // NewSession opens a fresh browser context and page for t, with tracing (screenshots + snapshots),
@@ -88,27 +89,33 @@ func (b *Browser) NewSession(t testing.TB, app *App, opts SessionOptions) (*Sess
 		App: app, t: t, opts: opts, start: time.Now(), timeout: opts.Timeout,
 		secrets: map[string]bool{}, watched: map[string]bool{}, seen: map[string]bool{}, waived: map[string]bool{},
 	}
-	var err error
-	s.Context, err = b.browser.NewContext(playwright.BrowserNewContextOptions{
+	copts := playwright.BrowserNewContextOptions{
 		Locale:     playwright.String("en-US"),
 		TimezoneId: playwright.String("UTC"),
 		Viewport:   &playwright.Size{Width: 1280, Height: 800},
-	})
+	}
+	if opts.ClientAddrHeader != "" && opts.ClientAddr != "" {
+		u, err := url.Parse(app.WebOrigin())
+		if err != nil {
+			return nil, fmt.Errorf("browser: web origin: %w", err)
+		}
+		p, err := startAddrProxy(u.Host, opts.ClientAddrHeader, opts.ClientAddr)
+		if err != nil {
+			return nil, fmt.Errorf("browser: start the client-address proxy: %w", err)
+		}
+		s.proxy = p
+		// "<-loopback>" removes Chromium's implicit bypass of localhost, so the app's traffic goes through.
+		copts.Proxy = &playwright.Proxy{Server: p.url, Bypass: playwright.String("<-loopback>")}
+	}
+	var err error
+	s.Context, err = b.browser.NewContext(copts)
 	if err != nil {
+		if s.proxy != nil {
+			s.proxy.close()
+		}
 		return nil, fmt.Errorf("browser: new context: %w", err)
 	}
 	t.Cleanup(s.cleanup)
-	if opts.ClientAddrHeader != "" && opts.ClientAddr != "" {
-		name, addr := strings.ToLower(opts.ClientAddrHeader), opts.ClientAddr
-		err := s.Context.Route(app.WebOrigin()+"/**", func(r playwright.Route) {
-			h := r.Request().Headers()
-			h[name] = addr
-			_ = r.Fallback(playwright.RouteFallbackOptions{Headers: h})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("browser: route the client address header: %w", err)
-		}
-	}
 	ms := float64(opts.Timeout.Milliseconds())
 	s.Context.SetDefaultTimeout(ms)
 	s.Context.SetDefaultNavigationTimeout(ms)
@@ -445,6 +452,9 @@ func (s *Session) cleanup() {
 	}
 	if err := within(closeTimeout, func() error { return s.Context.Close() }); err != nil {
 		t.Logf("browser: close the context: %v", err)
+	}
+	if s.proxy != nil {
+		s.proxy.close()
 	}
 }
 
