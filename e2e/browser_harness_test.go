@@ -81,7 +81,7 @@ func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	a := world.NewActor(t, "browser-redact")
 	s := world.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
-	require.NoError(t, s.WaitForPage("chat"))
+	browserToChat(t, s, s.LoginPage().Landing())
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
 	chatTurn(t, s, chat, "buy milk")

@@ -64,6 +64,7 @@ func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {
 	app, err := browser.NewApp(browser.AppConfig{
 		Source: w.T.File, WebURL: a.WebURL, AuthBasePath: a.AuthBasePath, TokenPath: a.TokenPath,
 		ChatKitURL: a.ChatKitURL, Pages: a.Pages, Selectors: a.Selectors,
+		SignUpForm: browserForm(a.Forms.SignUp), LoginForm: browserForm(a.Forms.Login),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -185,4 +186,13 @@ func browserSessionCount(t *testing.T, userID string) int {
 	rows, err := world.DB.SessionsForUser(c, userID)
 	require.NoError(t, err)
 	return len(rows)
+}
+
+// browserForm is a target's form description as the page objects take it.
+func browserForm(f targets.FormSpec) browser.Form {
+	out := browser.Form{LandsOn: f.LandsOn}
+	for _, st := range f.Steps {
+		out.Steps = append(out.Steps, browser.FormStep{Fill: st.Fill, Check: st.Check, Select: st.Select, Value: st.Value})
+	}
+	return out
 }

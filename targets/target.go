@@ -101,6 +101,30 @@ type AppSpec struct {
 	// Features turns the app-specific parts the suites test on or off (all on by default); a test
 	// whose feature is off is reported as not applicable, with the reason. See [Features].
 	Features map[string]bool `yaml:"features"`
+	// Forms describes sign-up and login forms that are more than name, email and password.
+	Forms FormsSpec `yaml:"forms"`
+}
+
+// FormsSpec is app.forms.
+type FormsSpec struct {
+	SignUp FormSpec `yaml:"signup"`
+	Login  FormSpec `yaml:"login"`
+}
+
+// FormSpec is one form: the steps that fill it (replacing the signup_*/login_* field selectors) and
+// the page (a key of app.pages) the app lands on after a successful submit (default chat).
+type FormSpec struct {
+	Steps   []FormStep `yaml:"steps"`
+	LandsOn string     `yaml:"lands_on"`
+}
+
+// FormStep is one of fill, check or select (a selector); value is what fill types or select picks:
+// name, first_name, last_name, email, password (the persona's), or text:<literal>.
+type FormStep struct {
+	Fill   string `yaml:"fill"`
+	Check  string `yaml:"check"`
+	Select string `yaml:"select"`
+	Value  string `yaml:"value"`
 }
 
 // Features a target can declare, with what each means. A test that needs one the target turns off

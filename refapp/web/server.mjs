@@ -70,7 +70,8 @@ if (TOKEN_MODE !== "hs256" && TOKEN_MODE !== "jwks") {
 //     with its defaults (3 requests per 10 s per client address on /sign-in* and /sign-up*, 100 per
 //     window elsewhere), the client address read from X-Forwarded-For, and that header set from the
 //     socket address when a request has none, as Next.js does. Every client without an address of its
-//     own then shares one bucket.
+//     own then shares one bucket. Its sign-up and login pages are shaped like a real app's: first and
+//     last name, the password twice and a terms box, errors without role=alert, sign-up lands on /login.
 const PROFILE = (env.APP_PROFILE || "development").trim().toLowerCase();
 if (PROFILE !== "development" && PROFILE !== "production") {
   logError({ event: "config", error: `APP_PROFILE must be development or production, got ${JSON.stringify(PROFILE)}` });
@@ -209,7 +210,9 @@ const CONTENT_TYPES = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-const PAGES = { "/signup": "signup.html", "/login": "login.html", "/chat": "chat.html" };
+const PAGES = PRODUCTION
+  ? { "/signup": "signup-production.html", "/login": "login-production.html", "/chat": "chat.html" }
+  : { "/signup": "signup.html", "/login": "login.html", "/chat": "chat.html" };
 
 // Resolve a URL path to a file inside public/, or null. Rejects traversal, dotfiles, NULs.
 function resolvePublic(urlPath) {

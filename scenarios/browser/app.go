@@ -67,6 +67,9 @@ type AppConfig struct {
 	// Selectors maps selector keys to Playwright selectors; "frame=<css> >> <selector>" looks inside
 	// an iframe.
 	Selectors map[string]string
+	// SignUpForm and LoginForm describe forms that are more than name, email and password, and where
+	// they land (zero: the plain form with the signup_*/login_* selectors, landing on the chat page).
+	SignUpForm, LoginForm Form
 }
 
 // App is a validated AppConfig.
@@ -114,6 +117,9 @@ func NewApp(cfg AppConfig) (*App, error) {
 		}
 	}
 	for _, k := range RequiredSelectors {
+		if formFills(k, cfg) {
+			continue // the form's own steps fill this field
+		}
 		s, ok := cfg.Selectors[k]
 		if !ok || strings.TrimSpace(s) == "" {
 			bad("app.selectors.%s: missing", k)
@@ -123,6 +129,8 @@ func NewApp(cfg AppConfig) (*App, error) {
 			bad("app.selectors.%s %q: %v", k, s, err)
 		}
 	}
+	problems = append(problems, cfg.SignUpForm.check("app.forms.signup", cfg.Pages)...)
+	problems = append(problems, cfg.LoginForm.check("app.forms.login", cfg.Pages)...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, fmt.Errorf("%s: %s", src, strings.Join(problems, "; "))
@@ -131,6 +139,17 @@ func NewApp(cfg AppConfig) (*App, error) {
 	a.authPrefix = a.URL(strings.TrimRight(cfg.AuthBasePath, "/") + "/")
 	a.tokenURL = a.URL(cfg.TokenPath)
 	return a, nil
+}
+
+// formFills reports whether selector key k is one a described form's steps replace.
+func formFills(k string, cfg AppConfig) bool {
+	switch k {
+	case SelSignUpName, SelSignUpEmail, SelSignUpPassword:
+		return len(cfg.SignUpForm.Steps) > 0
+	case SelLoginEmail, SelLoginPassword:
+		return len(cfg.LoginForm.Steps) > 0
+	}
+	return false
 }
 
 // Config returns the configuration the App was made from.
@@ -232,6 +251,18 @@ func (a *App) CheckSelectors(page playwright.Page) error {
 		if _, err := locate(page, a.cfg.Selectors[k]).Count(); err != nil {
 			msg, _, _ := strings.Cut(err.Error(), "\n")
 			problems = append(problems, fmt.Sprintf("app.selectors.%s %q: %s", k, a.cfg.Selectors[k], msg))
+		}
+	}
+	for _, f := range []struct {
+		field string
+		form  Form
+	}{{"app.forms.signup", a.cfg.SignUpForm}, {"app.forms.login", a.cfg.LoginForm}} {
+		for i, st := range f.form.Steps {
+			sel := st.Fill + st.Check + st.Select
+			if _, err := locate(page, sel).Count(); err != nil {
+				msg, _, _ := strings.Cut(err.Error(), "\n")
+				problems = append(problems, fmt.Sprintf("%s.steps[%d] %q: %s", f.field, i, sel, msg))
+			}
 		}
 	}
 	if len(problems) > 0 {

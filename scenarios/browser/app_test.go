@@ -147,3 +147,44 @@ func TestRequestStringSurvivesRedaction(t *testing.T) {
 	assert.Equal(t, r.String(), s)
 	assert.Contains(t, s, "[bearer] 35ms")
 }
+
+func TestNewApp_FormStepsReplaceTheFieldSelectorsAndAreChecked(t *testing.T) {
+	cfg := refConfig()
+	delete(cfg.Selectors, SelSignUpName)
+	_, err := NewApp(cfg)
+	require.Error(t, err, "without form steps the name selector is required")
+	assert.Contains(t, err.Error(), "app.selectors.signup_name: missing")
+
+	cfg.SignUpForm = Form{Steps: []FormStep{
+		{Fill: "label=First Name", Value: "first_name"},
+		{Fill: "label=Email Address", Value: "email"},
+		{Check: "label=I agree"},
+	}, LandsOn: PageLogin}
+	app, err := NewApp(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, PageLogin, app.Config().SignUpForm.Landing())
+	assert.Equal(t, PageChat, app.Config().LoginForm.Landing(), "a form without lands_on lands on the chat page")
+
+	cfg.SignUpForm = Form{Steps: []FormStep{
+		{Fill: "label=A", Check: "label=B", Value: "email"},
+		{Fill: "label=C", Value: "nickname"},
+	}, LandsOn: "dashboard"}
+	_, err = NewApp(cfg)
+	require.Error(t, err)
+	for _, want := range []string{
+		"app.forms.signup.steps[0]: give exactly one of fill, check, select",
+		`app.forms.signup.steps[1]: value "nickname": want one of name, first_name, last_name, email, password, or text:<literal>`,
+		`app.forms.signup.lands_on "dashboard": not a page of app.pages`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestFormValue_DerivesFirstAndLastNameAndLiterals(t *testing.T) {
+	pw := fixtures.NewSecret("pw-value")
+	assert.Equal(t, "Browser", formValue("first_name", "Browser Signup", "e@x", pw))
+	assert.Equal(t, "Signup", formValue("last_name", "Browser Signup", "e@x", pw))
+	assert.Equal(t, "Tester", formValue("last_name", "Mononym", "e@x", pw), "a one-word name still gets a last name")
+	assert.Equal(t, "pw-value", formValue("password", "n", "e@x", pw))
+	assert.Equal(t, "Acme Inc", formValue("text:Acme Inc", "n", "e@x", pw))
+}

@@ -17,9 +17,19 @@ func (s *Session) SignUpPage() SignUpPage { return SignUpPage{s} }
 // Open navigates to the sign-up page.
 func (p SignUpPage) Open() error { return p.s.Goto(PageSignUp) }
 
-// Submit fills the form and clicks the submit button (the password is registered as a secret).
+// Submit fills the form and clicks the submit button (the password is registered as a secret). A
+// target that describes its form (app.forms.signup) gets its steps, with values derived from these.
 func (p SignUpPage) Submit(name, email string, password fixtures.Secret) error {
 	p.s.Secret(password.Value())
+	if f := p.s.App.cfg.SignUpForm; len(f.Steps) > 0 {
+		if err := f.fill(p.s, "sign-up", name, email, password); err != nil {
+			return err
+		}
+		if err := p.s.Locator(SelSignUpSubmit).Click(); err != nil {
+			return fmt.Errorf("sign-up form: click %s: %w", SelSignUpSubmit, err)
+		}
+		return nil
+	}
 	steps := []struct {
 		key, value string
 	}{{SelSignUpName, name}, {SelSignUpEmail, email}, {SelSignUpPassword, password.Value()}}
@@ -45,6 +55,9 @@ func (p SignUpPage) SignUp(u fixtures.Persona) error {
 // Error is the form's error message (app.selectors.error).
 func (p SignUpPage) Error() playwright.Locator { return p.s.Locator(SelError) }
 
+// Landing is the page a successful sign-up leads to (app.forms.signup.lands_on, default chat).
+func (p SignUpPage) Landing() string { return p.s.App.cfg.SignUpForm.Landing() }
+
 // LoginPage is the target's login page (app.pages.login, app.selectors.login_*).
 type LoginPage struct{ s *Session }
 
@@ -57,6 +70,15 @@ func (p LoginPage) Open() error { return p.s.Goto(PageLogin) }
 // Submit fills the form and clicks the submit button (the password is registered as a secret).
 func (p LoginPage) Submit(email string, password fixtures.Secret) error {
 	p.s.Secret(password.Value())
+	if f := p.s.App.cfg.LoginForm; len(f.Steps) > 0 {
+		if err := f.fill(p.s, "login", "", email, password); err != nil {
+			return err
+		}
+		if err := p.s.Locator(SelLoginSubmit).Click(); err != nil {
+			return fmt.Errorf("login form: click %s: %w", SelLoginSubmit, err)
+		}
+		return nil
+	}
 	if err := p.s.Locator(SelLoginEmail).Fill(email); err != nil {
 		return fmt.Errorf("login form: fill %s: %w", SelLoginEmail, err)
 	}
@@ -79,6 +101,9 @@ func (p LoginPage) LogIn(u fixtures.Persona) error {
 
 // Error is the form's error message (app.selectors.error).
 func (p LoginPage) Error() playwright.Locator { return p.s.Locator(SelError) }
+
+// Landing is the page a successful login leads to (app.forms.login.lands_on, default chat).
+func (p LoginPage) Landing() string { return p.s.App.cfg.LoginForm.Landing() }
 
 // ChatPage is the target's chat page with the ChatKit widget (app.pages.chat).
 type ChatPage struct{ s *Session }

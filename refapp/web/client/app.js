@@ -20,9 +20,11 @@ async function loadConfig() {
 }
 
 // authForm wires a sign-up or sign-in form: submit(form) calls the better-auth client; on success the
-// user goes to the chat page, on failure the server's message shows in the form's alert.
+// user goes to the form's data-lands-on page (default the chat page), on failure the server's message
+// (or submit's own, returned as {error: {message}}) shows in the form's alert.
 function authForm(formSelector, verb, submit) {
   const form = $(formSelector);
+  const landsOn = form.dataset.landsOn || "/chat";
   const alertBox = $("#form-error");
   const button = form.querySelector("button[type=submit]");
   form.addEventListener("submit", async (e) => {
@@ -35,7 +37,7 @@ function authForm(formSelector, verb, submit) {
         showAlert(alertBox, errorMessage(error, `${verb} failed.`));
         return;
       }
-      window.location.assign("/chat");
+      window.location.assign(landsOn);
     } catch (err) {
       showAlert(alertBox, `${verb} failed: ${err.message || err}`);
     } finally {
@@ -47,8 +49,16 @@ function authForm(formSelector, verb, submit) {
 // ---------------------------------------------------------------- /signup
 
 function signupPage() {
-  authForm("#signup-form", "Sign up", (f) =>
-    authClient.signUp.email({ name: f.name.value, email: f.email.value, password: f.password.value }));
+  authForm("#signup-form", "Sign up", (f) => {
+    if (!f.firstName) {
+      return authClient.signUp.email({ name: f.name.value, email: f.email.value, password: f.password.value });
+    }
+    // the production profile's form: first and last name, the password twice, the terms
+    if (f.password.value !== f.confirmPassword.value) return { error: { message: "Passwords do not match." } };
+    if (!f.terms.checked) return { error: { message: "Please accept the Terms of Service." } };
+    const name = `${f.firstName.value.trim()} ${f.lastName.value.trim()}`.trim();
+    return authClient.signUp.email({ name, email: f.email.value, password: f.password.value });
+  });
 }
 
 // ---------------------------------------------------------------- /login
