@@ -386,6 +386,10 @@ func TestSession_ClientAddrGoesToTheWebOriginOnlyAndCORSStillApplies(t *testing.
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Contains(t, webSaw, "/login 198.18.0.42", "the page load carries the address")
+	webHost := strings.TrimPrefix(cfg.WebURL, "http://")
+	ckHost := strings.TrimPrefix(strings.TrimSuffix(cfg.ChatKitURL, "/chatkit"), "http://")
+	assert.Positive(t, s.proxy.forwarded(webHost), "the web app's requests go through the client-address proxy")
+	assert.Zero(t, s.proxy.forwarded(ckHost), "ChatKit requests (long streams) bypass it")
 	assert.Contains(t, webSaw, "/api/auth/get-session 198.18.0.42", "the page's own fetch carries it too")
 	for _, r := range backendSaw {
 		assert.NotContains(t, r, "198.18.0.42", "the backend gets no client address")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,16 @@ import (
 type addrProxy struct {
 	srv *http.Server
 	url string
+
+	mu    sync.Mutex
+	hosts map[string]int // requests forwarded per host, for the self-tests
+}
+
+// forwarded returns how many requests the proxy forwarded to host.
+func (p *addrProxy) forwarded(host string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hosts[host]
 }
 
 func startAddrProxy(webHost, header, addr string) (*addrProxy, error) {
@@ -58,7 +69,11 @@ func startAddrProxy(webHost, header, addr string) (*addrProxy, error) {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
+	p := &addrProxy{url: "http://" + ln.Addr().String(), hosts: map[string]int{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.hosts[r.Host]++
+		p.mu.Unlock()
 		if r.Method == http.MethodConnect {
 			tunnel(w, r) // Playwright's own request API (context.Request()) tunnels through the proxy
 			return
@@ -69,7 +84,7 @@ func startAddrProxy(webHost, header, addr string) (*addrProxy, error) {
 		}
 		rp.ServeHTTP(w, r)
 	})
-	p := &addrProxy{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, url: "http://" + ln.Addr().String()}
+	p.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }

@@ -104,8 +104,14 @@ func (b *Browser) NewSession(t testing.TB, app *App, opts SessionOptions) (*Sess
 			return nil, fmt.Errorf("browser: start the client-address proxy: %w", err)
 		}
 		s.proxy = p
-		// "<-loopback>" removes Chromium's implicit bypass of localhost, so the app's traffic goes through.
-		copts.Proxy = &playwright.Proxy{Server: p.url, Bypass: playwright.String("<-loopback>")}
+		// "<-loopback>" removes Chromium's implicit bypass of localhost, so the web app's traffic goes
+		// through; the ChatKit origin, when it is another one, bypasses the proxy: its answers are
+		// long streams, and nothing is added to them anyway.
+		bypass := "<-loopback>"
+		if ck, err := url.Parse(app.chatOrigin); err == nil && ck.Host != "" && !strings.EqualFold(ck.Host, u.Host) {
+			bypass += "," + ck.Host
+		}
+		copts.Proxy = &playwright.Proxy{Server: p.url, Bypass: playwright.String(bypass)}
 	}
 	var err error
 	s.Context, err = b.browser.NewContext(copts)
