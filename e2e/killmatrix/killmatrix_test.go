@@ -208,6 +208,14 @@ func checkLeaks(t *testing.T, c *child) {
 // green; it returns the table row.
 func checkFault(t *testing.T, f fault, c *child) row {
 	r := c.Result
+	if f.FirstFailure != "" {
+		s := &report.Summary{Runs: []*report.Run{r}}
+		if fs := s.Failures(); len(fs) == 0 {
+			t.Errorf("fault %s: no failure to lead the summary", f.Name)
+		} else if !anchored(f.FirstFailure).MatchString(fs[0].Test) || !strings.Contains(fs[0].Message, f.FirstMessage) {
+			t.Errorf("fault %s: the summary's first failure is %s (%s); want %s, naming %q", f.Name, fs[0].Test, fs[0].Message, f.FirstFailure, f.FirstMessage)
+		}
+	}
 	failed := leafFailures(r)
 	rw := row{Fault: f.Name, Mode: c.Mode, Took: c.Took, Failed: failed}
 	var missed []string

@@ -19,6 +19,9 @@ type fault struct {
 	// MustPass are tests that must run and pass under the fault: they prove that the fault is
 	// confined to what it breaks (a CORS fault breaks the browser, not the API).
 	MustPass []string
+	// FirstFailure, when set, must match (anchored regexp) the first failure of the run summary, whose
+	// message must contain FirstMessage: the summary names the cause before what it breaks.
+	FirstFailure, FirstMessage string
 	// Profiles are further target files (relative to the module root) of the reference app in
 	// another profile that the fault also runs against, in hs256, each after a clean run of its own:
 	// the gate must hold where the app behaves like a real one (rate limits on).
@@ -135,6 +138,18 @@ var faults = []fault{
 			"TestToken_IsIssuedAfterSignIn",
 			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
 		},
+	},
+	{
+		Name:  "sub-is-email",
+		Modes: []string{hs256}, // the custom HS256 route; the jwt plugin sets sub itself
+		// The wrong sub breaks the task rows, the isolation and the smoke test too; the summary must
+		// lead with the token test that names sub.
+		MustFail: []string{
+			"TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime/case=sub-is-the-user-id",
+			"TestSmoke_SignUpTokenAndChatCreateATaskForThatUser",
+		},
+		FirstFailure: "TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime/case=sub-is-the-user-id",
+		FirstMessage: "sub",
 	},
 	{
 		Name:     "slow-reply",

@@ -97,6 +97,7 @@ const WEB_FAULTS = new Set([
   "no-auth-header",
   "chat-init-broken",
   "no-login-redirect",
+  "sub-is-email",
 ]);
 const FAULTS = [...new Set((env.AUTHFLOW_FAULT ?? "").split(",").map((s) => s.trim()).filter((f) => WEB_FAULTS.has(f)))];
 const fault = (name) => FAULTS.includes(name);
@@ -186,7 +187,7 @@ async function handleHS256Token(req, res) {
   const exp = iat + HS256_TTL_SECONDS;
   const token = await new SignJWT({ email: user.email, name: user.name, type: "access" })
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject(user.id)
+    .setSubject(fault("sub-is-email") ? user.email : user.id)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .sign(hmacKey);
