@@ -18,23 +18,26 @@ import (
 )
 
 // TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds checks each of Better Auth's tables
-// (user, session, account, verification, jwks) against dbprobe.BetterAuthSchema; a failure names
-// every missing table or column.
+// (user, session, account, verification, jwks) against the schema of the Better Auth line the target
+// declares (dbprobe.BetterAuthSchemas, app.better_auth); a failure names every missing table or column.
 func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
+	line := world.T.App.BetterAuth
+	schema, ok := dbprobe.BetterAuthSchemas[line]
+	require.True(t, ok, "no schema for Better Auth %s", line)
 	actual, err := world.DB.TableColumns(ctx(t), "")
 	require.NoError(t, err, "read the schema from information_schema")
-	for _, table := range slices.Sorted(maps.Keys(dbprobe.BetterAuthSchema)) {
+	for _, table := range slices.Sorted(maps.Keys(schema)) {
 		t.Run("case=table-"+table, func(t *testing.T) {
-			required := map[string][]string{table: slices.Clone(dbprobe.BetterAuthSchema[table])}
+			required := map[string][]string{table: slices.Clone(schema[table])}
 			err := dbprobe.CompareSchema(actual, required)
-			assert.NoError(t, err, "Better Auth fails every request (500) when its schema is incomplete; run its migration")
+			assert.NoError(t, err, "Better Auth %s's schema (app.better_auth): Better Auth fails every request (500) when its schema is incomplete; run its migration", line)
 		})
 	}
 	t.Run("case=checked-live", func(t *testing.T) {
 		// The same check against the live database, as CheckSchema runs it.
-		err := world.DB.CheckSchema(ctx(t), dbprobe.BetterAuthSchema)
+		err := world.DB.CheckSchema(ctx(t), schema)
 		require.NoError(t, err, "schema check against the running database")
 		// ...and the check is not blind: a column nobody has is reported by name.
 		err = world.DB.CheckSchema(ctx(t), map[string][]string{"user": {"id", "authflowNoSuchColumn"}})

@@ -138,6 +138,9 @@ func (t *Target) defaults() {
 	if t.App.AuthBasePath == "" {
 		t.App.AuthBasePath = "/api/auth"
 	}
+	if t.App.BetterAuth == "" {
+		t.App.BetterAuth = DefaultBetterAuth
+	}
 	switch strings.ToLower(strings.TrimSpace(t.App.ClientIPHeader)) {
 	case "":
 		t.App.ClientIPHeader = DefaultClientIPHeader
@@ -247,6 +250,10 @@ func (t *Target) validate() Errors {
 		if !strings.HasPrefix(p.v, "/") {
 			add(p.field, "%q must be a path starting with /", p.v)
 		}
+	}
+	if !slices.Contains(BetterAuthVersions, t.App.BetterAuth) {
+		add("app.better_auth", "%q is not a Better Auth line the suites know; known: %s (use the major.minor of the app's better-auth)",
+			t.App.BetterAuth, strings.Join(BetterAuthVersions, ", "))
 	}
 	for _, f := range sortedKeys(t.App.Features) {
 		if _, ok := Features[f]; !ok {

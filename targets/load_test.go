@@ -290,3 +290,15 @@ func TestLoad_FeaturesDefaultOnAndTasksNeedTheirProbe(t *testing.T) {
 	assert.Contains(t, err.Error(), "app.probes.tasks_for_user: missing")
 	assert.Contains(t, err.Error(), "app.features.tasks: false")
 }
+
+func TestLoad_BetterAuthLineDefaultsTo17AndMustBeKnown(t *testing.T) {
+	tg, err := parse(t, minimal, "")
+	require.NoError(t, err)
+	assert.Equal(t, "1.7", tg.App.BetterAuth)
+	tg, err = parse(t, strings.Replace(minimal, "features:", "better_auth: \"1.4\"\n  features:", 1), "")
+	require.NoError(t, err)
+	assert.Equal(t, "1.4", tg.App.BetterAuth)
+	_, err = parse(t, strings.Replace(minimal, "features:", "better_auth: \"1.2\"\n  features:", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `app.better_auth: "1.2" is not a Better Auth line the suites know; known: 1.4, 1.7`)
+}

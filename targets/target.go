@@ -101,6 +101,9 @@ type AppSpec struct {
 	// Features turns the app-specific parts the suites test on or off (all on by default); a test
 	// whose feature is off is reported as not applicable, with the reason. See [Features].
 	Features map[string]bool `yaml:"features"`
+	// BetterAuth is the Better Auth release line the app runs ("1.7" by default, or "1.4"): the
+	// schema and the error codes the suites expect are that line's.
+	BetterAuth string `yaml:"better_auth"`
 	// Forms describes sign-up and login forms that are more than name, email and password.
 	Forms FormsSpec `yaml:"forms"`
 }
@@ -126,6 +129,13 @@ type FormStep struct {
 	Select string `yaml:"select"`
 	Value  string `yaml:"value"`
 }
+
+// BetterAuthVersions are the Better Auth lines a target can declare; the suites hold each line's
+// schema and error codes (scenarios/dbprobe, scenarios/betterauth).
+var BetterAuthVersions = []string{"1.4", "1.7"}
+
+// DefaultBetterAuth is the line of the reference app.
+const DefaultBetterAuth = "1.7"
 
 // Features a target can declare, with what each means. A test that needs one the target turns off
 // skips with "n/a: ..." and the reason, and the summary lists it.

@@ -6,9 +6,11 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/internal/paths"
+	"github.com/authflow-e2e/authflow/scenarios/betterauth"
+	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 func root(t *testing.T) string {
@@ -90,4 +95,15 @@ func TestDocs_NoCitationOfNotesOutsideTheRepository(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Every Better Auth line a target may declare has its schema and its sign-up rules, and no more.
+func TestBetterAuthLines_EveryDeclarableLineHasItsSchemaAndRules(t *testing.T) {
+	lines := slices.Clone(targets.BetterAuthVersions)
+	slices.Sort(lines)
+	assert.Equal(t, lines, slices.Sorted(maps.Keys(dbprobe.BetterAuthSchemas)), "dbprobe.BetterAuthSchemas")
+	assert.Equal(t, lines, slices.Sorted(maps.Keys(betterauth.Versions)), "betterauth.Versions")
+	assert.Contains(t, lines, targets.DefaultBetterAuth)
+	assert.NotContains(t, dbprobe.BetterAuthSchemas["1.4"]["jwks"], "alg", "1.4's jwks table has no alg column")
+	assert.Contains(t, dbprobe.BetterAuthSchemas["1.7"]["jwks"], "alg")
 }

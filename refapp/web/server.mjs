@@ -14,12 +14,27 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { SignJWT } from "jose";
-import { betterAuth } from "better-auth";
-import { jwt } from "better-auth/plugins/jwt";
-import { toNodeHandler, fromNodeHeaders } from "better-auth/node";
-import { getMigrations } from "better-auth/db/migration";
 
 const env = process.env;
+
+// Which Better Auth runs: the current one (better-auth, 1.7) or, with BETTER_AUTH_PACKAGE=better-auth-1.4,
+// the 1.4 line real apps still run (an npm alias in package.json), with that version's own schema and
+// error codes. Both export the same API the server uses; 1.4 has its migrations under /db.
+const BA_PACKAGES = {
+  "better-auth": { migration: "better-auth/db/migration" },
+  "better-auth-1.4": { migration: "better-auth-1.4/db" },
+};
+const BA = (env.BETTER_AUTH_PACKAGE || "better-auth").trim();
+if (!BA_PACKAGES[BA]) {
+  process.stderr.write(JSON.stringify({ level: "error", event: "config",
+    error: `BETTER_AUTH_PACKAGE must be one of ${Object.keys(BA_PACKAGES).join(", ")}, got ${JSON.stringify(BA)}` }) + "\n");
+  process.exit(1);
+}
+const { betterAuth } = await import(BA);
+const { jwt } = await import(`${BA}/plugins/jwt`);
+const { toNodeHandler, fromNodeHeaders } = await import(`${BA}/node`);
+const { getMigrations } = await import(BA_PACKAGES[BA].migration);
+const BA_VERSION = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "node_modules", BA, "package.json"), "utf8")).version;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PUBLIC_DIR = path.join(HERE, "public");
 
@@ -390,7 +405,7 @@ async function start() {
   listening = true;
   process.stdout.write(JSON.stringify({ listening: server.address().port, startupMs: Math.round(performance.now()) }) + "\n");
   if (FAULTS.length) log({ event: "faults", faults: FAULTS });
-  log({ event: "config", profile: PROFILE, tokenMode: TOKEN_MODE, baseURL: BASE_URL, trustedOrigins: TRUSTED_ORIGINS });
+  log({ event: "config", profile: PROFILE, betterAuth: BA_VERSION, tokenMode: TOKEN_MODE, baseURL: BASE_URL, trustedOrigins: TRUSTED_ORIGINS });
 }
 
 let stopping = false;

@@ -22,6 +22,24 @@ var BetterAuthSchema = map[string][]string{
 	"jwks":         {"id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv"},
 }
 
+// BetterAuthSchemas are the required tables and columns per Better Auth line, from each line's own
+// schema: in 1.4 (checked on 1.4.6) the jwt plugin's jwks table has publicKey, privateKey, createdAt and
+// expiresAt, without 1.7's alg and crv; the core tables are the same. Keys are the app.better_auth values of a target.
+var BetterAuthSchemas = map[string]map[string][]string{
+	"1.7": BetterAuthSchema,
+	"1.4": withColumns(BetterAuthSchema, "jwks", "id", "publicKey", "privateKey", "createdAt", "expiresAt"),
+}
+
+// withColumns is a copy of schema with table's columns replaced.
+func withColumns(schema map[string][]string, table string, cols ...string) map[string][]string {
+	out := make(map[string][]string, len(schema))
+	for k, v := range schema {
+		out[k] = v
+	}
+	out[table] = cols
+	return out
+}
+
 // TableColumns returns every table of schema (the connection's current schema when
 // schema is "") with its columns in ordinal order, from information_schema.
 func (db *DB) TableColumns(ctx context.Context, schema string) (map[string][]string, error) {
