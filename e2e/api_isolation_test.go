@@ -7,6 +7,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 	"github.com/authflow-e2e/authflow/targets"
@@ -180,5 +182,97 @@ func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 			assert.Equal(t, http.StatusUnauthorized, resp.Status,
 				fmt.Sprintf("%s with B's token re-labelled as A: %d %s", r.Type, resp.Status, resp.Excerpt()))
 		})
+	}
+}
+
+// apiIdentityHeaders are request headers through which apps and proxies pass a user id; a backend
+// must take the user from the token's sub alone, whatever else the request says.
+var apiIdentityHeaders = []string{"X-User-Id", "X-Auth-User-Id", "X-Authenticated-Userid", "X-Forwarded-User", "X-Remote-User", "X-User"}
+
+// apiIdentityMetadataKeys are ChatKit request metadata keys that could carry a user id.
+var apiIdentityMetadataKeys = []string{"user_id", "userId", "user", "sub", "owner"}
+
+// TestIsolation_IdentityComesOnlyFromTheTokensSub has user B send requests with his own valid token
+// that also name user A, in every identity header and metadata key a backend could read: B must get
+// his own answers (A's thread is missing for him) and A's thread must be unchanged afterwards, read
+// through A.
+func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	c := ctx(t)
+	a, b := world.NewActor(t, "sub-only-a"), world.NewActor(t, "sub-only-b")
+	title := apiMarker("a-title")
+	aThread := apiNewThread(t, a.ChatKit, "a thread B must not reach").ThreadID
+	_, err := a.ChatKit.UpdateThread(c, aThread, title)
+	require.NoError(t, err)
+
+	type variant struct {
+		name     string
+		header   http.Header
+		metadata map[string]any
+	}
+	var variants []variant
+	for _, h := range apiIdentityHeaders {
+		variants = append(variants, variant{name: "header=" + h, header: http.Header{h: {a.User.ID}}})
+	}
+	for _, k := range apiIdentityMetadataKeys {
+		variants = append(variants, variant{name: "metadata=" + k, metadata: map[string]any{k: a.User.ID}})
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			ck := &chatkit.Client{URL: world.T.App.ChatKitURL, Token: chatkit.StaticToken(b.Token), Header: v.header}
+			var page chatkit.Page[chatkit.Thread]
+			err := ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsList, Params: map[string]any{"limit": 50}, Metadata: v.metadata}, &page)
+			require.NoError(t, err, "threads.list with B's token")
+			assert.NotContains(t, apiIDs(page.Data, func(th chatkit.Thread) string { return th.ID }), aThread,
+				"B's token with %s naming A listed A's thread: the backend takes the user from the request, not only from the token's sub", v.name)
+			var th chatkit.Thread
+			err = ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsGetByID, Params: map[string]any{"thread_id": aThread}, Metadata: v.metadata}, &th)
+			assert.Error(t, err, "B's token with %s naming A was served A's thread (identity must come from sub only)", v.name)
+			err = ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsUpdate, Params: map[string]any{"thread_id": aThread, "title": "changed by B"}, Metadata: v.metadata}, nil)
+			assert.Error(t, err, "B's token with %s naming A renamed A's thread", v.name)
+		})
+	}
+	got, err := a.ChatKit.GetThread(c, aThread)
+	require.NoError(t, err, "A still reads her thread")
+	assert.Equal(t, title, got.Title, "A's thread is as A left it")
+}
+
+// TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads sends user A's and user B's
+// requests over one keep-alive connection, alternating: each must be answered for the token it
+// carries, not for the first user the connection saw (an identity cached per connection).
+func TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	c := ctx(t)
+	a, b := world.NewActor(t, "one-conn-a"), world.NewActor(t, "one-conn-b")
+	aThread := apiNewThread(t, a.ChatKit, "A's thread on a shared connection").ThreadID
+	bThread := apiNewThread(t, b.ChatKit, "B's thread on a shared connection").ThreadID
+
+	tr := betterauth.NewTransport()
+	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 1, 1
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: requestTimeout}
+	on := func(actor *Actor) *chatkit.Client {
+		return &chatkit.Client{URL: world.T.App.ChatKitURL, Token: chatkit.StaticToken(actor.Token), HTTPClient: hc}
+	}
+	var conns []string
+	traced := httptrace.WithClientTrace(c, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		conns = append(conns, i.Conn.LocalAddr().String())
+	}})
+	for i, step := range []struct {
+		who        *Actor
+		own, other string
+	}{{a, aThread, bThread}, {b, bThread, aThread}, {a, aThread, bThread}, {b, bThread, aThread}} {
+		p, err := on(step.who).ListThreads(traced, 50, "desc", "")
+		require.NoError(t, err, "request %d (%s)", i+1, step.who.Role)
+		ids := apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID })
+		assert.Contains(t, ids, step.own, "request %d: %s's own thread is listed", i+1, step.who.Role)
+		assert.NotContains(t, ids, step.other,
+			"request %d: %s was served the other user's threads on a reused keep-alive connection: the backend caches the identity per connection", i+1, step.who.Role)
+	}
+	require.Len(t, conns, 4)
+	for i := 1; i < len(conns); i++ {
+		require.Equal(t, conns[0], conns[i], "the requests must share one connection for this test to mean anything: %v", conns)
 	}
 }

@@ -260,3 +260,67 @@ func tokenSecretStaysStable(t *testing.T) {
 		assert.NoError(t, err, "token call %d: every token verifies with the shared secret", i)
 	}
 }
+
+// TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter signs user A in, then user B, and asks
+// for A's token with A's session: it must name A (a route that signs for the newest session would
+// name B), and B's must name B.
+func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	c := ctx(t)
+	a, b := world.NewActor(t, "token-order-a"), world.NewActor(t, "token-order-b")
+	ca, cb := a.Auth.NewSession(), b.Auth.NewSession()
+	_, err := ca.SignInAs(c, a.Persona)
+	require.NoError(t, err)
+	_, err = cb.SignInAs(c, b.Persona)
+	require.NoError(t, err, "B signs in after A")
+	for _, x := range []struct {
+		who    *Actor
+		client *betterauth.Client
+	}{{a, ca}, {b, cb}, {a, ca}} {
+		tok, _, err := x.client.Token(c)
+		require.NoError(t, err)
+		claims, err := fixtures.DecodeClaims(tok)
+		require.NoError(t, err)
+		assert.Equal(t, x.who.User.ID, claims["sub"],
+			"the token for %s's session must name %s in sub, not the user of another (newer) session", x.who.Role, x.who.Role)
+	}
+}
+
+// TestToken_IsIssuedOnlyForALiveSession presents a valid token, and nothing else, to the token route
+// in every form a client might send it, before and after sign-out: the route must refuse each (a
+// JWT is not a session; a route that renews tokens for tokens keeps a signed-out user in for ever).
+func TestToken_IsIssuedOnlyForALiveSession(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	c := ctx(t)
+	a := world.NewActor(t, "token-live")
+	cl := a.Auth.NewSession()
+	_, err := cl.SignInAs(c, a.Persona)
+	require.NoError(t, err)
+	tok, _, err := cl.Token(c)
+	require.NoError(t, err)
+
+	try := func(t *testing.T, when string) {
+		for _, v := range []struct {
+			name string
+			opts []betterauth.RequestOption
+			path string
+		}{
+			{"authorization=bearer", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "Bearer "+tok.Value())}, world.T.App.TokenPath},
+			{"authorization=raw", []betterauth.RequestOption{betterauth.WithHeader("Authorization", tok.Value())}, world.T.App.TokenPath},
+			{"authorization=jwt-scheme", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "JWT "+tok.Value())}, world.T.App.TokenPath},
+			{"query=token", nil, world.T.App.TokenPath + "?token=" + tok.Value()},
+		} {
+			fresh := a.Auth.NewSession() // no cookie: only the token
+			resp, err := fresh.Do(c, http.MethodGet, v.path, nil, v.opts...)
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, resp.Status, 400,
+				"%s, %s: the token route answered %d to a JWT without a session: it must issue tokens only for a live session", when, v.name, resp.Status)
+			assert.NotContains(t, string(resp.Body), `"token"`, "%s, %s: no token in the answer", when, v.name)
+		}
+	}
+	t.Run("case=before-sign-out", func(t *testing.T) { try(t, "before sign-out") })
+	require.NoError(t, cl.SignOut(c))
+	t.Run("case=after-sign-out", func(t *testing.T) { try(t, "after sign-out") })
+}

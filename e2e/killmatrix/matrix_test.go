@@ -152,6 +152,28 @@ var faults = []fault{
 		FirstMessage: "sub",
 	},
 	{
+		Name:     "identity-from-request",
+		Modes:    []string{hs256}, // the backend's identity, the same in both modes
+		MustFail: []string{"TestIsolation_IdentityComesOnlyFromTheTokensSub/header=X-User-Id", "TestIsolation_IdentityComesOnlyFromTheTokensSub/metadata=user_id"},
+		MustPass: []string{"TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads"},
+	},
+	{
+		Name:     "identity-per-connection",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads"},
+	},
+	{
+		Name:     "token-from-latest-session",
+		Modes:    []string{hs256}, // the custom HS256 route
+		MustFail: []string{"TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter"},
+	},
+	{
+		Name:     "token-route-accepts-bearer",
+		Modes:    []string{hs256},
+		MustFail: []string{"TestToken_IsIssuedOnlyForALiveSession/case=after-sign-out"},
+		MustPass: []string{"TestToken_IsIssuedAfterSignIn"},
+	},
+	{
 		Name:     "slow-reply",
 		Modes:    []string{hs256},
 		MustFail: []string{"TestLoad_FiftyUsersSignUpAndChatConcurrently"}, // the chat reply's p95 reaches 5 s

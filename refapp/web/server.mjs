@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { SignJWT } from "jose";
+import { SignJWT, jwtVerify } from "jose";
 
 const env = process.env;
 
@@ -113,6 +113,8 @@ const WEB_FAULTS = new Set([
   "chat-init-broken",
   "no-login-redirect",
   "sub-is-email",
+  "token-from-latest-session",
+  "token-route-accepts-bearer",
 ]);
 const FAULTS = [...new Set((env.AUTHFLOW_FAULT ?? "").split(",").map((s) => s.trim()).filter((f) => WEB_FAULTS.has(f)))];
 const fault = (name) => FAULTS.includes(name);
@@ -189,15 +191,40 @@ function pathOnly(url) {
 
 // ---------------------------------------------------------------- routes
 
+async function userById(id) {
+  const { rows } = await pool.query(`select id, email, name from "user" where id = $1`, [String(id ?? "")]);
+  return rows[0] || null;
+}
+
 async function handleHS256Token(req, res) {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendJSON(res, 405, { error: "Method Not Allowed" }, { allow: "GET" });
   }
-  const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
-  if (!session || !session.user) {
-    return sendJSON(res, 401, { error: "Unauthorized" });
+  let user = null;
+  if (fault("token-route-accepts-bearer")) {
+    // the regression: a valid JWT alone (no session) mints a fresh one, forever after sign-out
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization || "");
+    if (m) {
+      try {
+        const { payload } = await jwtVerify(m[1], hmacKey, { algorithms: ["HS256"] });
+        user = await userById(payload.sub);
+      } catch {
+        user = null;
+      }
+    }
   }
-  const { user } = session;
+  if (!user) {
+    const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
+    if (!session || !session.user) {
+      return sendJSON(res, 401, { error: "Unauthorized" });
+    }
+    user = session.user;
+    if (fault("token-from-latest-session")) {
+      // the regression: the token names whoever signed in last, not the caller
+      const { rows } = await pool.query(`select "userId" from "session" order by "createdAt" desc limit 1`);
+      user = (rows[0] && (await userById(rows[0].userId))) || user;
+    }
+  }
   const iat = Math.floor(Date.now() / 1000);
   const exp = iat + HS256_TTL_SECONDS;
   const token = await new SignJWT({ email: user.email, name: user.name, type: "access" })

@@ -25,16 +25,23 @@ const (
 	FaultIgnoreExpiry        = "ignore-expiry"
 	FaultCORSNoAuthorization = "cors-no-authorization"
 	FaultSlowReply           = "slow-reply"
+	// FaultIdentityFromRequest takes the user id from an X-User-Id header or the request's
+	// metadata.user_id when present, instead of only from the token's sub.
+	FaultIdentityFromRequest = "identity-from-request"
+	// FaultIdentityPerConnection caches the first verified user of a keep-alive connection and
+	// serves every later request on it as that user.
+	FaultIdentityPerConnection = "identity-per-connection"
 )
 
 var backendFaults = []string{
 	FaultSecretMismatch, FaultNoUserScoping, FaultSkipSignatureCheck, FaultAcceptAlgNone,
-	FaultIgnoreExpiry, FaultCORSNoAuthorization, FaultSlowReply,
+	FaultIgnoreExpiry, FaultCORSNoAuthorization, FaultSlowReply, FaultIdentityFromRequest, FaultIdentityPerConnection,
 }
 
 // Faults that belong to the web service; the backend ignores them without a warning.
 var webFaults = []string{
 	"no-token-route", "missing-auth-tables", "no-auth-header", "chat-init-broken", "no-login-redirect",
+	"sub-is-email", "token-from-latest-session", "token-route-accepts-bearer",
 }
 
 // Faults is the set of active backend fault switches.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -23,6 +24,8 @@ type Server struct {
 	store  *Store
 	verify *verifier
 	mux    *http.ServeMux
+
+	connUsers sync.Map // remote address -> user, for the identity-per-connection fault only
 }
 
 // New builds the handler. store may be nil only in tests that never get past authentication.
@@ -100,6 +103,16 @@ func (s *Server) handleChatKit(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if s.cfg.Faults[FaultIdentityPerConnection] {
+		if first, loaded := s.connUsers.LoadOrStore(r.RemoteAddr, req.user); loaded {
+			req.user = first.(string)
+		}
+	}
+	if s.cfg.Faults[FaultIdentityFromRequest] {
+		if u := r.Header.Get("X-User-Id"); u != "" {
+			req.user = u
+		}
+	}
 	req.authMsg = "JWT validation successful for user " + req.user
 
 	body, err := io.ReadAll(http.MaxBytesReader(req.w, r.Body, maxBodyBytes))
@@ -120,6 +133,16 @@ func (s *Server) handleChatKit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.typ = env.Type
+	if s.cfg.Faults[FaultIdentityFromRequest] {
+		var m struct {
+			Metadata struct {
+				UserID string `json:"user_id"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(body, &m) == nil && m.Metadata.UserID != "" {
+			req.user = m.Metadata.UserID
+		}
+	}
 	s.dispatch(req, env)
 }
 
