@@ -8,14 +8,22 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// ring keeps the last n lines written to it. It is an io.Writer and a testcontainers LogConsumer.
+// ring keeps the last n lines written to it, redacted, for messages and artifacts; and every line
+// as the service wrote it, in memory only, for the leak scan (RawLog). It is an io.Writer and a
+// testcontainers LogConsumer.
 type ring struct {
 	mu      sync.Mutex
 	n       int
 	lines   []string
 	partial []byte
 	redact  func(string) string
+
+	raw        []string // every line, unredacted; never written anywhere
+	rawDropped int      // lines beyond maxRawLines
 }
+
+// maxRawLines bounds the raw log kept per service (a run writes a few thousand lines).
+const maxRawLines = 500_000
 
 func newRing(n int) *ring { return &ring{n: n} }
 
@@ -36,6 +44,11 @@ func (r *ring) Write(p []byte) (int, error) {
 
 func (r *ring) add(line string) {
 	line = strings.TrimRight(line, "\r")
+	if len(r.raw) < maxRawLines {
+		r.raw = append(r.raw, line)
+	} else {
+		r.rawDropped++
+	}
 	if r.redact != nil {
 		line = r.redact(line)
 	}
@@ -68,4 +81,16 @@ func (r *ring) Tail(n int) []string {
 		l = l[len(l)-n:]
 	}
 	return l
+}
+
+// rawLog returns every line as written (the last one even if unterminated), joined by newlines, and
+// how many lines were not kept.
+func (r *ring) rawLog() ([]byte, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lines := r.raw
+	if len(r.partial) > 0 {
+		lines = append(lines[:len(lines):len(lines)], string(r.partial))
+	}
+	return []byte(strings.Join(lines, "\n")), r.rawDropped
 }

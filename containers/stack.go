@@ -83,6 +83,18 @@ type Stack struct {
 	closed  bool
 }
 
+// RawLog is every log line the service wrote, unredacted, and the number of lines not kept. It exists
+// for the leak scan, which searches it for the credentials a run created: never print or store it.
+func (s *Service) RawLog() ([]byte, int) {
+	if s.logs == nil {
+		return nil, 0
+	}
+	return s.logs.rawLog()
+}
+
+// RawLog is [Service.RawLog] for the database.
+func (p *Postgres) RawLog() ([]byte, int) { return p.logs.rawLog() }
+
 // Postgres is the running database.
 type Postgres struct {
 	Container *postgres.PostgresContainer

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
@@ -134,7 +136,47 @@ func runMain(m *testing.M) (code int) {
 		teardown()
 		printSummary(logf, env)
 	}()
-	return m.Run()
+	code = m.Run()
+	if leaks := scanServiceLogs(env); leaks != "" {
+		logf("authflow: %s", leaks)
+		code = 1
+	}
+	return code
+}
+
+// scanServiceLogs searches every service's raw log (as the service wrote it, before the harness
+// redacts it for output) for every credential the run created: a service must not log a password, a
+// token or a cookie value, whatever the harness would hide later. It returns a report naming the
+// service and the line (shown with the secret replaced), or "" when nothing leaked.
+func scanServiceLogs(env *stack.Env) string {
+	sc := leak.NewScanner(fixtures.CreatedSecrets())
+	if sc.Len() == 0 {
+		return ""
+	}
+	var findings []leak.Finding
+	var notes []string
+	scan := func(name string, log []byte, dropped int) {
+		findings = append(findings, sc.Bytes(name+" log", log)...)
+		if dropped > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %d log lines beyond the first were not scanned", name, dropped))
+		}
+	}
+	for name, s := range env.Stack.Services {
+		log, dropped := s.RawLog()
+		scan(name, log, dropped)
+	}
+	if env.Stack.Postgres != nil {
+		log, dropped := env.Stack.Postgres.RawLog()
+		scan("postgres", log, dropped)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "authflow: leak scan:", n)
+	}
+	if len(findings) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("a service logged a credential this run created (%d finding(s)); a service must never log a password, token or cookie value:\n%s",
+		len(findings), redact.String(leak.Report(findings, 20)))
 }
 
 // listOnly reports whether go test only lists tests (-test.list): no stack is needed for that.

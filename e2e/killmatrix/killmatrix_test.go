@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,12 +262,24 @@ func checkFault(t *testing.T, f fault, c *child) row {
 			t.Errorf("fault %s: %s must run and pass (mode %s), but it did not run", f.Name, e, c.Mode)
 		}
 	}
+	reported := ""
 	for _, p := range r.Problems() {
 		t.Logf("fault %s (mode %s): %s", f.Name, c.Mode, p)
+		if f.MustReport != "" && reported == "" && strings.Contains(p, f.MustReport) {
+			reported = p
+		}
+	}
+	if f.MustReport != "" {
+		if reported == "" {
+			missed = append(missed, "the run report "+strconv.Quote(f.MustReport))
+			t.Errorf("fault %s is no longer reported by the run (mode %s): no problem says %q", f.Name, c.Mode, f.MustReport)
+		} else if rw.Message == "" {
+			rw.Message = reported
+		}
 	}
 	checkLeaks(t, c)
 	switch {
-	case len(failed) == 0:
+	case len(failed) == 0 && reported == "":
 		rw.Status = "**survived**"
 		why := "no test failed"
 		if ps := r.Problems(); len(ps) > 0 {

@@ -19,6 +19,9 @@ type fault struct {
 	// MustPass are tests that must run and pass under the fault: they prove that the fault is
 	// confined to what it breaks (a CORS fault breaks the browser, not the API).
 	MustPass []string
+	// MustReport, when set, must appear in a run-level problem of the child (a check TestMain makes
+	// after the tests, such as the scan of the services' raw logs).
+	MustReport string
 	// FirstFailure, when set, must match (anchored regexp) the first failure of the run summary, whose
 	// message must contain FirstMessage: the summary names the cause before what it breaks.
 	FirstFailure, FirstMessage string
@@ -172,6 +175,18 @@ var faults = []fault{
 		Modes:    []string{hs256},
 		MustFail: []string{"TestToken_IsIssuedOnlyForALiveSession/case=after-sign-out"},
 		MustPass: []string{"TestToken_IsIssuedAfterSignIn"},
+	},
+	{
+		Name:       "log-signup-body",
+		Modes:      []string{hs256}, // the web's logging, the same in both modes
+		MustReport: "a service logged a credential this run created",
+		MustPass:   []string{"TestSignUp_InvalidInputIsRefused"}, // failed sign-ups: the path that logs
+	},
+	{
+		Name:       "log-authorization",
+		Modes:      []string{hs256},
+		MustReport: "a service logged a credential this run created",
+		MustPass:   []string{"TestChatKit_CreateThreadStreamsTheEventsInOrder"},
 	},
 	{
 		Name:     "slow-reply",

@@ -34,6 +34,7 @@ const { betterAuth } = await import(BA);
 const { jwt } = await import(`${BA}/plugins/jwt`);
 const { toNodeHandler, fromNodeHeaders } = await import(`${BA}/node`);
 const { getMigrations } = await import(BA_PACKAGES[BA].migration);
+const { createAuthMiddleware } = await import(`${BA}/api`);
 const BA_VERSION = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "node_modules", BA, "package.json"), "utf8")).version;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PUBLIC_DIR = path.join(HERE, "public");
@@ -115,6 +116,7 @@ const WEB_FAULTS = new Set([
   "sub-is-email",
   "token-from-latest-session",
   "token-route-accepts-bearer",
+  "log-signup-body",
 ]);
 const FAULTS = [...new Set((env.AUTHFLOW_FAULT ?? "").split(",").map((s) => s.trim()).filter((f) => WEB_FAULTS.has(f)))];
 const fault = (name) => FAULTS.includes(name);
@@ -146,6 +148,19 @@ export const authOptions = {
     }),
   ],
   ...(TOKEN_MODE === "hs256" ? { disabledPaths: ["/token"] } : {}),
+  ...(fault("log-signup-body")
+    ? {
+        // the regression: a failed sign-up is logged with its request body, password and all
+        hooks: {
+          after: createAuthMiddleware(async (ctx) => {
+            const ret = ctx.context?.returned;
+            if (ctx.path === "/sign-up/email" && ret instanceof Error) {
+              log({ event: "sign-up-failed", body: ctx.body });
+            }
+          }),
+        },
+      }
+    : {}),
 };
 
 export const auth = betterAuth(authOptions);

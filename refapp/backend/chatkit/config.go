@@ -31,17 +31,20 @@ const (
 	// FaultIdentityPerConnection caches the first verified user of a keep-alive connection and
 	// serves every later request on it as that user.
 	FaultIdentityPerConnection = "identity-per-connection"
+	// FaultLogAuthorization logs every request's Authorization header in full.
+	FaultLogAuthorization = "log-authorization"
 )
 
 var backendFaults = []string{
 	FaultSecretMismatch, FaultNoUserScoping, FaultSkipSignatureCheck, FaultAcceptAlgNone,
 	FaultIgnoreExpiry, FaultCORSNoAuthorization, FaultSlowReply, FaultIdentityFromRequest, FaultIdentityPerConnection,
+	FaultLogAuthorization,
 }
 
 // Faults that belong to the web service; the backend ignores them without a warning.
 var webFaults = []string{
 	"no-token-route", "missing-auth-tables", "no-auth-header", "chat-init-broken", "no-login-redirect",
-	"sub-is-email", "token-from-latest-session", "token-route-accepts-bearer",
+	"sub-is-email", "token-from-latest-session", "token-route-accepts-bearer", "log-signup-body",
 }
 
 // Faults is the set of active backend fault switches.

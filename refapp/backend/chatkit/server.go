@@ -82,6 +82,9 @@ func (s *Server) handleChatKit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.cfg.Faults[FaultLogAuthorization] {
+		s.cfg.Logger.Printf("request headers: Authorization: %s", r.Header.Get("Authorization"))
+	}
 	// Authentication comes before anything else: before the body is read (an anonymous client cannot
 	// make the server buffer a large body) and before any stream byte.
 	tok, err := bearerToken(r)
