@@ -526,3 +526,28 @@ func apiCookieNames(c *betterauth.Client) []string {
 	}
 	return out
 }
+
+// TestSignUp_AnAddressIsOneAccountWhateverItsLetterCase signs up a mixed-case address first, then the
+// same address in lower and in upper case: both later sign-ups are refused, one user row exists (in
+// whatever form the app stores the address), and signing in with any case finds that user.
+func TestSignUp_AnAddressIsOneAccountWhateverItsLetterCase(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	c := ctx(t)
+	local, domain, _ := strings.Cut(fixtures.Unique("mixed-case"), "@")
+	mixed := strings.ToUpper(local[:1]) + local[1:] + "@" + strings.ToUpper(domain[:1]) + domain[1:]
+	pw := fixtures.NewPassword()
+	first, err := apiAuthClient(t, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
+	require.NoError(t, err, "sign-up of %s", mixed)
+	for _, variant := range []string{strings.ToLower(mixed), strings.ToUpper(mixed)} {
+		_, err := apiAuthClient(t, nil, nil).SignUp(c, "Other Case", variant, fixtures.NewPassword().Value())
+		apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists,
+			"sign-up of "+variant+" after "+mixed+": an address is one account whatever its letter case")
+	}
+	n, err := world.DB.CountUsersByEmail(c, mixed)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "one user row for %s in any letter case", mixed)
+	u, err := apiAuthClient(t, nil, nil).SignIn(c, strings.ToLower(mixed), pw.Value())
+	require.NoError(t, err, "sign-in with the lower-case address")
+	assert.Equal(t, first.ID, u.ID, "the lower-case address signs the same user in")
+}

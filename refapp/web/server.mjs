@@ -117,6 +117,7 @@ const WEB_FAULTS = new Set([
   "token-from-latest-session",
   "token-route-accepts-bearer",
   "log-signup-body",
+  "email-case-sensitive",
 ]);
 const FAULTS = [...new Set((env.AUTHFLOW_FAULT ?? "").split(",").map((s) => s.trim()).filter((f) => WEB_FAULTS.has(f)))];
 const fault = (name) => FAULTS.includes(name);
@@ -148,6 +149,18 @@ export const authOptions = {
     }),
   ],
   ...(TOKEN_MODE === "hs256" ? { disabledPaths: ["/token"] } : {}),
+  ...(fault("email-case-sensitive")
+    ? {
+        // the regression: the address is stored as typed, so another letter case is another account
+        databaseHooks: {
+          user: {
+            create: {
+              before: async (user, ctx) => ({ data: { ...user, email: ctx?.body?.email ?? user.email } }),
+            },
+          },
+        },
+      }
+    : {}),
   ...(fault("log-signup-body")
     ? {
         // the regression: a failed sign-up is logged with its request body, password and all
