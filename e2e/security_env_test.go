@@ -349,8 +349,26 @@ func secBudget(t *testing.T, key string) (time.Duration, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, ok := all[key]
-	return d, ok
+	if d, ok := all[key]; ok {
+		return d, true
+	}
+	d, _ := secDefaultBudget(key, world.T.Lifetime)
+	return d, true
+}
+
+// secDefaultBudget is the budget of key when the target sets none, and why: clock-skew leeway is
+// "some small leeway, usually no more than a few minutes" (RFC 7519 §4.1.4, §4.1.5), so 5 minutes;
+// a token after sign-out or the user's deletion may live no longer than an access token lives (the
+// mode's token.lifetime, else 1 hour): a stateless JWT ends at its exp (OWASP ASVS 7.4.1/7.4.2).
+func secDefaultBudget(key string, lifetime time.Duration) (time.Duration, string) {
+	switch key {
+	case secBudgetExpLeeway, secBudgetNbfLeeway:
+		return 5 * time.Minute, "default: RFC 7519 §4.1.4/§4.1.5, a few minutes of leeway at most"
+	}
+	if lifetime <= 0 {
+		return time.Hour, "default: an access token's common 1 h lifetime (the target sets no token.lifetime)"
+	}
+	return lifetime, "default: the mode's token.lifetime, as a stateless JWT ends at its exp"
 }
 
 // The report: every case and figure of the security suites, in the test log and as markdown.
@@ -457,10 +475,12 @@ func secWriteReport(t *testing.T) {
 	}
 }
 
-// secBudgetCell formats a budget for the report.
-func secBudgetCell(d time.Duration, ok bool) string {
-	if !ok {
-		return "none set"
+// secBudgetCell formats key's budget for the report: the target's value, or the default and why.
+func secBudgetCell(key string) string {
+	all, _ := secParseBudgets(world.T.File, world.T.App.Budgets)
+	if d, ok := all[key]; ok {
+		return d.String() + " (app.budgets)"
 	}
-	return d.String()
+	d, why := secDefaultBudget(key, world.T.Lifetime)
+	return d.String() + " (" + why + ")"
 }

@@ -149,7 +149,11 @@ func (v *verifier) checkClaims(c jwt.MapClaims) (string, error) {
 		if exp == nil {
 			return "", invalid("token has no exp claim")
 		}
-		if !now.Before(exp.Time) {
+		leeway := time.Duration(0)
+		if v.faults[FaultExpLeewayHour] {
+			leeway = 59 * time.Minute // the regression: a clock-skew allowance of an hour
+		}
+		if !now.Before(exp.Time.Add(leeway)) {
 			return "", invalid("token is expired")
 		}
 	}

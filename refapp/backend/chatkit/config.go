@@ -31,6 +31,8 @@ const (
 	// FaultIdentityPerConnection caches the first verified user of a keep-alive connection and
 	// serves every later request on it as that user.
 	FaultIdentityPerConnection = "identity-per-connection"
+	// FaultExpLeewayHour accepts tokens up to 59 minutes after their exp.
+	FaultExpLeewayHour = "exp-leeway-1h"
 	// FaultLogAuthorization logs every request's Authorization header in full.
 	FaultLogAuthorization = "log-authorization"
 )
@@ -38,7 +40,7 @@ const (
 var backendFaults = []string{
 	FaultSecretMismatch, FaultNoUserScoping, FaultSkipSignatureCheck, FaultAcceptAlgNone,
 	FaultIgnoreExpiry, FaultCORSNoAuthorization, FaultSlowReply, FaultIdentityFromRequest, FaultIdentityPerConnection,
-	FaultLogAuthorization,
+	FaultLogAuthorization, FaultExpLeewayHour,
 }
 
 // Faults that belong to the web service; the backend ignores them without a warning.
