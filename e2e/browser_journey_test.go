@@ -388,3 +388,31 @@ func TestBrowser_ChatWidgetMounts(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst signs user A in through the form in
+// one browser context, chats and signs out through the page, then signs user B in in the same
+// context: nothing of A's conversation may be on B's page (a thread list cached in the browser's
+// storage and kept after sign-out would show it; separate contexts cannot see that).
+func TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst(t *testing.T) {
+	t.Parallel()
+	defer track(t)()
+	s := world.BrowserSession(t, "")
+	a, b := world.NewActor(t, "same-browser-a"), world.NewActor(t, "same-browser-b")
+	title := browserUnique("first-user")
+
+	require.NoError(t, s.LoginPage().LogIn(a.Persona))
+	browserToChat(t, s, s.LoginPage().Landing())
+	chat := s.ChatPage()
+	require.NoError(t, chat.WaitReady())
+	chatTurn(t, s, chat, title)
+	s.WaitIdle(nil, browserSettle)
+	require.NoError(t, chat.SignOut())
+	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
+
+	require.NoError(t, s.LoginPage().LogIn(b.Persona), "user B signs in in the same browser")
+	browserToChat(t, s, s.LoginPage().Landing())
+	require.NoError(t, chat.WaitReady())
+	require.Empty(t, s.WaitIdle(nil, browserSettle), "user B's requests settle")
+	require.NoError(t, s.Expect.Locator(s.Page.Locator("body")).Not().ToContainText(title),
+		"user B's page shows user A's conversation (%s): the page keeps user data in the browser across sign-out", title)
+}

@@ -118,6 +118,7 @@ const WEB_FAULTS = new Set([
   "token-route-accepts-bearer",
   "log-signup-body",
   "email-case-sensitive",
+  "shared-thread-cache",
 ]);
 const FAULTS = [...new Set((env.AUTHFLOW_FAULT ?? "").split(",").map((s) => s.trim()).filter((f) => WEB_FAULTS.has(f)))];
 const fault = (name) => FAULTS.includes(name);

@@ -46,7 +46,7 @@ var backendFaults = []string{
 // Faults that belong to the web service; the backend ignores them without a warning.
 var webFaults = []string{
 	"no-token-route", "missing-auth-tables", "no-auth-header", "chat-init-broken", "no-login-redirect",
-	"sub-is-email", "token-from-latest-session", "token-route-accepts-bearer", "log-signup-body", "email-case-sensitive",
+	"sub-is-email", "token-from-latest-session", "token-route-accepts-bearer", "log-signup-body", "email-case-sensitive", "shared-thread-cache",
 }
 
 // Faults is the set of active backend fault switches.

@@ -171,6 +171,8 @@ async function chatPage() {
     api: { url: config.chatkitUrl, fetch: customFetch },
     initialThread,
     threadStorageKey: storageKey,
+    // The regression: the thread list cached in localStorage under one key for everyone, kept after sign-out.
+    ...(faults.has("shared-thread-cache") ? { threadCacheKey: "chat.threads" } : {}),
   };
   // The regression: the options wrapped once more, as in `useChatKit({ options: { api } })`.
   const widgetConfig = faults.has("chat-init-broken") ? { options: chatOptions } : chatOptions;

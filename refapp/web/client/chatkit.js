@@ -69,6 +69,7 @@ export function createChatKit(container, options) {
   }
   const doFetch = typeof api.fetch === "function" ? api.fetch : (input, init) => window.fetch(input, init);
   const storage = options.threadStorageKey || null;
+  const threadCache = options.threadCacheKey || null;
   const onThreadChange = typeof options.onThreadChange === "function" ? options.onThreadChange : () => {};
 
   // ------------------------------------------------------------------ DOM
@@ -132,6 +133,13 @@ export function createChatKit(container, options) {
   }
 
   function renderThreads() {
+    if (threadCache && threads.length > 0) {
+      try {
+        localStorage.setItem(threadCache, JSON.stringify(threads));
+      } catch {
+        /* storage unavailable */
+      }
+    }
     list.replaceChildren(
       ...threads.map((t) =>
         el(
@@ -223,6 +231,14 @@ export function createChatKit(container, options) {
     try {
       const page = await request("threads.list", { limit: 50, order: "desc" });
       threads = Array.isArray(page?.data) ? page.data : [];
+      if (threadCache) {
+        try {
+          const cached = JSON.parse(localStorage.getItem(threadCache) || "[]");
+          for (const t of cached) if (!threads.some((x) => x.id === t.id)) threads.push(t);
+        } catch {
+          /* storage unavailable */
+        }
+      }
       if (threadId && !threads.some((t) => t.id === threadId)) {
         /* the current thread may be newer than the list; keep the list as the server says */
       }
