@@ -225,38 +225,26 @@ func (r *Recorder) WaitSettled(keep func(Request) bool, quiet, timeout time.Dura
 	if keep == nil {
 		keep = func(Request) bool { return true }
 	}
-	deadline := time.After(timeout)
+	deadline := time.Now().Add(timeout)
 	for {
-		r.mu.Lock()
-		ch := r.changed
-		var pending []Request
-		for _, e := range r.list {
-			if keep(*e) && !e.Done() {
-				pending = append(pending, *e)
-			}
-		}
-		r.mu.Unlock()
-		if len(pending) == 0 {
-			select {
-			case <-ch: // something changed: look again
-				continue
-			case <-time.After(quiet):
-				return nil
-			case <-deadline:
-				return nil
-			}
+		_, pending, changed := r.waitNonePending(keep, deadline)
+		if pending != nil {
+			return pending
 		}
 		select {
-		case <-ch:
-		case <-deadline:
-			return pending
+		case <-changed: // something changed: look again
+		case <-time.After(quiet):
+			return nil
+		case <-time.After(time.Until(deadline)):
+			return nil
 		}
 	}
 }
 
 // waitNonePending waits until no recorded request matching keep is pending and returns the number of
-// requests recorded then; at the deadline it returns the pending ones.
-func (r *Recorder) waitNonePending(keep func(Request) bool, deadline time.Time) (int, []Request) {
+// requests recorded then and the channel that closes on the next change; at the deadline it returns
+// the pending ones.
+func (r *Recorder) waitNonePending(keep func(Request) bool, deadline time.Time) (int, []Request, <-chan struct{}) {
 	for {
 		r.mu.Lock()
 		ch := r.changed
@@ -269,12 +257,12 @@ func (r *Recorder) waitNonePending(keep func(Request) bool, deadline time.Time) 
 		n := len(r.list)
 		r.mu.Unlock()
 		if len(pending) == 0 {
-			return n, nil
+			return n, nil, ch
 		}
 		select {
 		case <-ch:
 		case <-time.After(time.Until(deadline)):
-			return n, pending
+			return n, pending, ch
 		}
 	}
 }

@@ -343,12 +343,12 @@ func (s *Session) WaitIdle(keep func(Request) bool, timeout time.Duration) []Req
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		n, pending := s.Net.waitNonePending(keep, deadline)
+		n, pending, _ := s.Net.waitNonePending(keep, deadline)
 		if pending != nil {
 			return pending
 		}
 		_, err := s.Page.Evaluate(idleProbe)
-		m, pending := s.Net.waitNonePending(keep, time.Now()) // a look, no wait
+		m, pending, _ := s.Net.waitNonePending(keep, time.Now()) // a look, no wait
 		if err == nil && m == n && pending == nil {
 			return nil
 		}
