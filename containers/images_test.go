@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -230,4 +231,18 @@ func TestPruneOldBuilds_KeepsTheNewestBuildsOfOtherRuns(t *testing.T) {
 	}
 	assert.True(t, kept, "the build just made stays")
 	assert.Equal(t, keptBuilds+1, n, "the newest %d other builds stay besides it", keptBuilds)
+}
+
+// A fixed host port that is taken is refused with what holds it.
+func TestPortFree_ATakenPortNamesItsHolder(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	err = PortFree(port)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("port %d on 127.0.0.1 is taken", port))
+	assert.Contains(t, err.Error(), fmt.Sprintf("held by pid %d", os.Getpid()), "this test process holds it")
+	l.Close()
+	assert.NoError(t, PortFree(port), "a free port is free")
 }

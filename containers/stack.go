@@ -143,6 +143,16 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// PortFree reports whether port is free on 127.0.0.1; if not, the error says what holds it when that
+// can be found (a container of this or another run, or a process).
+func PortFree(port int) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err == nil {
+		return l.Close()
+	}
+	return fmt.Errorf("port %d on 127.0.0.1 is taken%s; stop what holds it or pick another host_port", port, portHolder(port))
+}
+
 // StartError is a failed start: which part failed and its last log lines.
 type StartError struct {
 	Part    string // "postgres", "network", "images" or a service name

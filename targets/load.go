@@ -263,6 +263,23 @@ func (t *Target) validate() Errors {
 	if t.App.Has(FeatureTasks) && t.App.Probes["tasks_for_user"] == "" {
 		add("app.probes.tasks_for_user", "missing: the tasks feature reads the user's tasks with it; add the query, or set app.features.tasks: false if the app has no tasks")
 	}
+	taken := map[int]string{}
+	for _, name := range t.Order {
+		s := t.Services[name]
+		if s == nil || s.HostPort == 0 {
+			continue
+		}
+		switch {
+		case s.URL != "":
+			add("services."+name+".host_port", "a url: service is not started, so its port is the URL's")
+		case s.HostPort < 1 || s.HostPort > 65535:
+			add("services."+name+".host_port", "%d is not a TCP port", s.HostPort)
+		case taken[s.HostPort] != "":
+			add("services."+name+".host_port", "%d is also the host_port of services.%s", s.HostPort, taken[s.HostPort])
+		default:
+			taken[s.HostPort] = name
+		}
+	}
 	if h := t.App.ClientIPHeader; h != "" && !validHeaderName(h) {
 		add("app.client_ip_header", "%q is not an HTTP header name (e.g. X-Forwarded-For, X-Real-IP; none sends no address)", h)
 	}

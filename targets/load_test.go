@@ -302,3 +302,17 @@ func TestLoad_BetterAuthLineDefaultsTo17AndMustBeKnown(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `app.better_auth: "1.2" is not a Better Auth line the suites know; known: 1.4, 1.7`)
 }
+
+func TestLoad_HostPortIsCheckedAndReachesTheTemplates(t *testing.T) {
+	src := strings.Replace(minimal, "    port: 3000\n", "    port: 3000\n    host_port: 43000\n", 1)
+	tg, err := parse(t, src, "")
+	require.NoError(t, err)
+	assert.Equal(t, 43000, tg.Services["web"].HostPort)
+	r, err := tg.Render(Inputs{HostPorts: map[string]int{"web": 43000}, Secret: strings.Repeat("s", 40)})
+	require.NoError(t, err)
+	assert.Equal(t, "http://localhost:43000", r.App.WebURL)
+
+	_, err = parse(t, strings.Replace(minimal, "    port: 3000\n", "    port: 3000\n    host_port: 70000\n", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "services.web.host_port: 70000 is not a TCP port")
+}

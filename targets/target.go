@@ -62,7 +62,11 @@ type Service struct {
 	Image string            `yaml:"image"`
 	URL   string            `yaml:"url"`
 	Port  int               `yaml:"port"`
-	Alias string            `yaml:"alias"`
+	// HostPort fixes the loopback port the service is published on (0: a free one per run), for a
+	// frontend whose public URLs are inlined when its image is built (Next.js NEXT_PUBLIC_*): with
+	// fixed ports the URLs, and so the image, stay the same from run to run.
+	HostPort int    `yaml:"host_port"`
+	Alias    string `yaml:"alias"`
 	Env   map[string]string `yaml:"env"`
 	Ready ReadySpec         `yaml:"ready"`
 }

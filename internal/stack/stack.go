@@ -63,6 +63,13 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		if t.Services[name].URL != "" {
 			continue
 		}
+		if hp := t.Services[name].HostPort; hp != 0 {
+			if err := containers.PortFree(hp); err != nil {
+				return nil, fmt.Errorf("target %s: services.%s.host_port: %w", t.Path, name, err)
+			}
+			ports[name] = hp
+			continue
+		}
 		p, err := containers.FreePort()
 		if err != nil {
 			return nil, err
