@@ -58,17 +58,17 @@ type PostgresSpec struct {
 
 // Service is one app service: built from a Dockerfile, run from an image, or already running at a URL.
 type Service struct {
-	Build *BuildSpec        `yaml:"build"`
-	Image string            `yaml:"image"`
-	URL   string            `yaml:"url"`
-	Port  int               `yaml:"port"`
+	Build *BuildSpec `yaml:"build"`
+	Image string     `yaml:"image"`
+	URL   string     `yaml:"url"`
+	Port  int        `yaml:"port"`
 	// HostPort fixes the loopback port the service is published on (0: a free one per run), for a
 	// frontend whose public URLs are inlined when its image is built (Next.js NEXT_PUBLIC_*): with
 	// fixed ports the URLs, and so the image, stay the same from run to run.
-	HostPort int    `yaml:"host_port"`
-	Alias    string `yaml:"alias"`
-	Env   map[string]string `yaml:"env"`
-	Ready ReadySpec         `yaml:"ready"`
+	HostPort int               `yaml:"host_port"`
+	Alias    string            `yaml:"alias"`
+	Env      map[string]string `yaml:"env"`
+	Ready    ReadySpec         `yaml:"ready"`
 }
 
 // BuildSpec is a Dockerfile build; Context is relative to the target file.
