@@ -36,7 +36,7 @@ e2e: setup
 # The e2e suite against the reference app's profiles, which behave like real apps (switched by the
 # app's env, see targets/README.md): each target in PROFILES once, in hs256, with its reports under
 # artifacts/profiles/<name>/.
-PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml targets/reference-ba14.yaml
+PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml targets/reference-ba14.yaml targets/reference-process.yaml
 e2e-profiles: setup
 	@rc=0; for f in $(PROFILES); do n=$$(basename $$f .yaml); echo "=== e2e against $$f"; \
 	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES=hs256 ART=$(ART)/profiles/$$n || rc=1; \

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -245,4 +246,43 @@ func TestPortFree_ATakenPortNamesItsHolder(t *testing.T) {
 	assert.Contains(t, err.Error(), fmt.Sprintf("held by pid %d", os.Getpid()), "this test process holds it")
 	l.Close()
 	assert.NoError(t, PortFree(port), "a free port is free")
+}
+
+// A process service is started on the host, answers its readiness, writes its logs, and is ended with
+// its process group on Close; one that exits before it is ready is named with its exit code and logs.
+func TestStart_AProcessServiceRunsOnTheHostAndStopsWithItsGroup(t *testing.T) {
+	dockerClient(t)
+	port, err := FreePort()
+	require.NoError(t, err)
+	runID := NewRunID()
+	marker := "authflow-ctest-proc-" + runID
+	// a shell that starts a child in the background (the group must end with it), then the echo server
+	echo := filepath.Join(t.TempDir(), "echo")
+	out, err := exec.Command("go", "build", "-o", echo, "./testdata/echo").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	st, err := Start(context.Background(), runID, Spec{
+		Name:     "ctest",
+		Postgres: PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"},
+		Services: []ServiceSpec{{Name: "proc", HostPort: port, ReadyPath: "/ready",
+			Process: &Process{Shell: "sleep 3601 & exec " + echo + " " + marker},
+			Env:     map[string]string{"PORT": fmt.Sprint(port)}}},
+	})
+	require.NoError(t, err)
+	svc := st.Services["proc"]
+	assert.Equal(t, fmt.Sprintf("http://localhost:%d", port), svc.PublicURL)
+	require.True(t, processRunning(marker), "the process runs")
+	require.True(t, processRunning("sleep 3601"), "its background child runs")
+	require.NoError(t, st.Close(context.Background()))
+	assert.False(t, processRunning(marker), "Close ends the process")
+	assert.False(t, processRunning("sleep 3601"), "Close ends the process's whole group")
+	assert.NoError(t, PortFree(port), "the port is free again")
+
+	_, err = Start(context.Background(), NewRunID(), Spec{
+		Name:     "ctest",
+		Postgres: PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"},
+		Services: []ServiceSpec{{Name: "crash", HostPort: port, ReadyPath: "/", Process: &Process{Shell: "echo starting; echo boom >&2; exit 3"}}},
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exited with code 3")
+	assert.Contains(t, err.Error(), "boom", "the error shows the process's last log lines")
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,14 +28,16 @@ import (
 type PostgresSpec struct {
 	Images                          []string // candidates, first present (or pullable) wins
 	Alias, Database, User, Password string
+	HostPort                        int // published on 127.0.0.1:HostPort; 0 picks a free one
 }
 
-// ServiceSpec is one service. Exactly one of Build, Image and URL is set.
+// ServiceSpec is one service. Exactly one of Build, Image, Process and URL is set.
 type ServiceSpec struct {
 	Name, Alias   string
 	Build         *Build
 	Image         string
-	URL           string // already running: nothing is started, only readiness is checked
+	Process       *Process // a host process listening on 127.0.0.1:HostPort
+	URL           string   // already running: nothing is started, only readiness is checked
 	ContainerPort int
 	HostPort      int // published on 127.0.0.1:HostPort; 0 picks a free one
 	Env           map[string]string
@@ -112,6 +115,11 @@ type Service struct {
 	PublicURL string
 	Container testcontainers.Container
 	logs      *ring
+
+	proc       *exec.Cmd     // a process service's command
+	procExited chan struct{} // closed when it has exited
+	procErr    error         // its Wait result
+	procFile   string        // its registry entry
 }
 
 // Logs returns the service's last n log lines (redacted).
@@ -342,7 +350,7 @@ func (st *Stack) startPostgres(ctx context.Context, cli *testcontainers.DockerCl
 		testcontainers.WithTmpfs(map[string]string{"/var/lib/postgresql/data": "rw"}),
 		testcontainers.WithLabels(st.labels("postgres")),
 		testcontainers.WithLogConsumers(logs),
-		publish("5432/tcp", 0),
+		publish("5432/tcp", p.HostPort),
 		network.WithNetwork([]string{p.Alias}, st.network),
 	)
 	pg := &Postgres{Container: ctr, Image: img, logs: logs}
@@ -365,6 +373,13 @@ func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) 
 	svc.logs.redact = st.spec.Redact
 	if s.URL != "" {
 		svc.PublicURL = strings.TrimRight(s.URL, "/")
+		return svc, st.waitReady(ctx, s, svc)
+	}
+	if s.Process != nil {
+		svc.PublicURL = fmt.Sprintf("http://localhost:%d", s.HostPort)
+		if err := st.startProcess(s, svc); err != nil {
+			return svc, err
+		}
 		return svc, st.waitReady(ctx, s, svc)
 	}
 	port := strconv.Itoa(s.ContainerPort) + "/tcp"
@@ -439,6 +454,9 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 
 // exited returns a StartError when the service's container is no longer running.
 func (st *Stack) exited(ctx context.Context, s ServiceSpec, svc *Service) error {
+	if svc.proc != nil {
+		return processExited(s, svc)
+	}
 	if svc.Container == nil {
 		return nil
 	}
@@ -504,6 +522,11 @@ func (st *Stack) Close(ctx context.Context) error {
 			defer wg.Done()
 			errs[i] = c.Terminate(ctx, testcontainers.StopTimeout(2*time.Second))
 		}()
+	}
+	for _, s := range st.Services {
+		if s.proc != nil {
+			wg.Go(func() { _ = stopProcess(s) })
+		}
 	}
 	wg.Wait()
 	if st.network != nil {

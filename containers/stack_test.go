@@ -230,7 +230,9 @@ func killChild() {
 		os.Exit(1)
 	}
 	_ = r
-	_, err = Start(ctx, runID, Spec{Name: "ctest", Postgres: PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"}})
+	// a host process too: "sleep" under a marker argument the test looks for
+	_, err = Start(ctx, runID, Spec{Name: "ctest", Postgres: PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"},
+		Services: []ServiceSpec{{Name: "sleeper", Process: &Process{Shell: "exec sleep 3600 # authflow-ctest-" + runID}}}})
 	if err != nil {
 		fmt.Println("start:", err)
 		os.Exit(1)
@@ -264,4 +266,12 @@ func TestReaper_ASIGKILLedRunLeavesNothingBehind(t *testing.T) {
 	_ = cmd.Wait()
 	require.Eventually(t, func() bool { return runObjects(t, cli, runID) == 0 }, Scaled(30*time.Second), 200*time.Millisecond,
 		"the reaper removes the killed run's containers and network")
+	require.Eventually(t, func() bool { return !processRunning("authflow-ctest-" + runID) }, Scaled(30*time.Second), 200*time.Millisecond,
+		"the reaper ends the killed run's host processes")
+}
+
+// processRunning reports whether a process whose command line contains marker runs.
+func processRunning(marker string) bool {
+	out, _ := exec.Command("pgrep", "-f", marker).Output()
+	return strings.TrimSpace(string(out)) != ""
 }

@@ -18,10 +18,12 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Sweep removes containers and networks labelled by this package. With runID set it removes that
+// Sweep removes containers and networks labelled by this package, and ends the host processes of
+// process services (see Process). With runID set it removes that
 // run's; otherwise those of runs whose owning process is gone (same host, pid no longer alive), so a
 // concurrent run (another shard, a second terminal) is never touched. It returns how many it removed.
 func Sweep(ctx context.Context, cli client.APIClient, runID string) (int, error) {
+	procs := sweepProcs(runID) // host processes of process services, from their registry
 	host, _ := os.Hostname()
 	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	if runID != "" {
@@ -70,7 +72,7 @@ func Sweep(ctx context.Context, cli client.APIClient, runID string) (int, error)
 		}
 		n++
 	}
-	return n, errors.Join(errs...)
+	return n + procs, errors.Join(errs...)
 }
 
 func alive(pid int) bool {

@@ -210,17 +210,27 @@ func (t *Target) validate() Errors {
 			add(f, "service names are lowercase letters, digits and '-', starting with a letter")
 		}
 		if s == nil {
-			add(f, "empty; give it build, image or url")
+			add(f, "empty; give it build, image, process or url")
 			continue
 		}
 		n := 0
-		for _, set := range []bool{s.Build != nil, s.Image != "", s.URL != ""} {
+		for _, set := range []bool{s.Build != nil, s.Image != "", s.URL != "", s.Process != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			add(f, "give exactly one of build (a Dockerfile), image (a local image) or url (an already running service); found %d", n)
+			add(f, "give exactly one of build (a Dockerfile), image (a local image), process (a command on the host) or url (an already running service); found %d", n)
+		}
+		if p := s.Process; p != nil {
+			if (len(p.Command) == 0) == (p.Shell == "") {
+				add(f+".process", "give command (argv, e.g. [node, server.mjs]) or shell (a line for /bin/sh -c), not both or neither")
+			}
+			if dir := t.contextDir(p.Cwd); p.Cwd != "" {
+				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+					add(f+".process.cwd", "no folder at %s", dir)
+				}
+			}
 		}
 		if s.Build != nil && s.Build.Context == "" {
 			add(f+".build.context", "missing; a folder relative to the target file")
@@ -230,7 +240,7 @@ func (t *Target) validate() Errors {
 				add(f+".build", "no Dockerfile at %s", filepath.Join(ctx, s.Build.Dockerfile))
 			}
 		}
-		if s.URL == "" && (s.Port < 1 || s.Port > 65535) {
+		if s.URL == "" && s.Process == nil && (s.Port < 1 || s.Port > 65535) {
 			if s.Port == 0 {
 				add(f+".port", "missing; the port the service listens on inside its container (1-65535)")
 			} else {
@@ -317,10 +327,11 @@ func placeholderInputs(t *Target) Inputs {
 		}
 	}
 	return Inputs{
-		HostPorts: ports,
-		Secret:    "placeholder-secret-placeholder-secret",
-		Images:    images,
-		Env:       os.Getenv,
+		HostPorts:        ports,
+		PostgresHostPort: 40100,
+		Secret:           "placeholder-secret-placeholder-secret",
+		Images:           images,
+		Env:              os.Getenv,
 	}
 }
 
@@ -336,7 +347,7 @@ func render(file, field, text string, data any, funcs map[string]any) (string, e
 	var b bytes.Buffer
 	if err := tpl.Execute(&b, data); err != nil {
 		return "", &Error{File: file, Field: field, Msg: "bad template: " + templateMessage(err) +
-			"; available: .Secret .TokenMode .Postgres.{DSN,Alias,Database,User,Password} .Services.<name>.{PublicURL,InternalURL,Alias,Port,HostPort} and the functions env, image"}
+			"; available: .Secret .TokenMode .Postgres.{DSN,HostDSN,Alias,Database,User,Password} .Services.<name>.{PublicURL,InternalURL,Alias,Port,HostPort} and the functions env, image"}
 	}
 	return b.String(), nil
 }

@@ -316,3 +316,42 @@ func TestLoad_HostPortIsCheckedAndReachesTheTemplates(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "services.web.host_port: 70000 is not a TCP port")
 }
+
+func TestLoad_AProcessServiceListensOnItsHostPortAndReachesPostgresOnTheHost(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+name: proc
+postgres:
+  image: [pg:test]
+services:
+  web:
+    process: {command: [node, server.mjs], cwd: .}
+    env:
+      PORT: "{{ .Services.web.Port }}"
+      DATABASE_URL: "{{ .Postgres.HostDSN }}"
+app:
+  web_url: "{{ .Services.web.PublicURL }}"
+  chatkit_url: "{{ .Services.web.InternalURL }}/chatkit"
+  features: {tasks: false}
+`
+	tg, err := Parse("t.yaml", dir, []byte(src), "")
+	require.NoError(t, err)
+	r, err := tg.Render(Inputs{HostPorts: map[string]int{"web": 43001}, PostgresHostPort: 45432, Secret: strings.Repeat("s", 40)})
+	require.NoError(t, err)
+	web, _ := r.Service("web")
+	assert.Equal(t, "43001", web.Env["PORT"], "a process listens on its host port")
+	assert.Equal(t, "postgres://app:app@127.0.0.1:45432/app?sslmode=disable", web.Env["DATABASE_URL"])
+	assert.Equal(t, "http://localhost:43001/chatkit", r.App.ChatKitURL, "other processes reach it on loopback")
+	assert.Equal(t, dir, web.Process.Cwd)
+
+	for bad, want := range map[string]string{
+		strings.Replace(src, "process: {command: [node, server.mjs], cwd: .}", "process: {cwd: .}", 1):                       "services.web.process: give command",
+		strings.Replace(src, "process: {command: [node, server.mjs], cwd: .}", "process: {shell: x, command: [y]}", 1):       "not both or neither",
+		strings.Replace(src, "process: {command: [node, server.mjs], cwd: .}", "process: {command: [x], cwd: nowhere}", 1):   "services.web.process.cwd: no folder at",
+		strings.Replace(src, "process: {command: [node, server.mjs], cwd: .}", "process: {command: [x]}\n    image: x:1", 1): "give exactly one of build",
+	} {
+		_, err := Parse("t.yaml", dir, []byte(bad), "")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -12,8 +12,12 @@ import (
 
 // Inputs are the values known only at run time.
 type Inputs struct {
-	// HostPorts is the loopback port each container service is published on, chosen before start.
+	// HostPorts is the loopback port each container service is published on (and each process
+	// service listens on), chosen before start.
 	HostPorts map[string]int
+	// PostgresHostPort is the loopback port Postgres is published on, chosen before start (0: not
+	// known, and .Postgres.HostDSN is empty).
+	PostgresHostPort int
 	// Secret is the shared secret when the file sets none (a fresh random one per run).
 	Secret string
 	// Images maps names under `images:` to the image that was found for them.
@@ -34,6 +38,7 @@ type ServiceVars struct {
 type PostgresVars struct {
 	Alias, Database, User, Password string
 	DSN                             string // for services on the stack's network
+	HostDSN                         string // from the host (127.0.0.1:<published port>), for process services
 }
 
 // Vars is the data of every template.
@@ -66,11 +71,12 @@ type RenderedPostgres struct {
 // RenderedService is one service to start (or, with URL set, one already running).
 type RenderedService struct {
 	ServiceVars
-	Build *BuildSpec // Context is absolute
-	Image string
-	URL   string
-	Env   map[string]string
-	Ready ReadySpec
+	Build   *BuildSpec   // Context is absolute
+	Process *ProcessSpec // Cwd is absolute
+	Image   string
+	URL     string
+	Env     map[string]string
+	Ready   ReadySpec
 }
 
 // Service returns the rendered service by name.
@@ -128,6 +134,9 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 	}
 	pg := PostgresVars{Alias: t.Postgres.Alias, Database: t.Postgres.Database, User: t.Postgres.User, Password: t.Postgres.Password}
 	pg.DSN = fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", pg.User, pg.Password, pg.Alias, pg.Database)
+	if in.PostgresHostPort != 0 {
+		pg.HostDSN = fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", pg.User, pg.Password, in.PostgresHostPort, pg.Database)
+	}
 	vars := Vars{Secret: secret, TokenMode: t.Token.Mode, Postgres: pg, Services: map[string]ServiceVars{}}
 	for _, name := range t.Order {
 		s := t.Services[name]
@@ -142,6 +151,12 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 				return nil, err
 			}
 			sv.PublicURL, sv.InternalURL = u, u
+		} else if s.Process != nil {
+			// a host process: one port, reached on loopback by the browser, the harness and other processes
+			sv.HostPort = in.HostPorts[name]
+			sv.Port = sv.HostPort
+			sv.PublicURL = fmt.Sprintf("http://localhost:%d", sv.HostPort)
+			sv.InternalURL = sv.PublicURL
 		} else {
 			sv.HostPort = in.HostPorts[name]
 			sv.PublicURL = fmt.Sprintf("http://localhost:%d", sv.HostPort)
@@ -166,6 +181,11 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 				return nil, err
 			}
 			rs.Image = img
+		}
+		if s.Process != nil {
+			p := *s.Process
+			p.Cwd = t.contextDir(p.Cwd)
+			rs.Process = &p
 		}
 		if s.Build != nil {
 			b := &BuildSpec{Context: t.contextDir(s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}

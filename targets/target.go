@@ -61,7 +61,10 @@ type Service struct {
 	Build *BuildSpec `yaml:"build"`
 	Image string     `yaml:"image"`
 	URL   string     `yaml:"url"`
-	Port  int        `yaml:"port"`
+	// Process runs the service on the host (like Playwright's webServer); it listens on its host port
+	// (host_port, else a free one), which templates give it as .Services.<name>.Port.
+	Process *ProcessSpec `yaml:"process"`
+	Port    int          `yaml:"port"`
 	// HostPort fixes the loopback port the service is published on (0: a free one per run), for a
 	// frontend whose public URLs are inlined when its image is built (Next.js NEXT_PUBLIC_*): with
 	// fixed ports the URLs, and so the image, stay the same from run to run.
@@ -69,6 +72,14 @@ type Service struct {
 	Alias    string            `yaml:"alias"`
 	Env      map[string]string `yaml:"env"`
 	Ready    ReadySpec         `yaml:"ready"`
+}
+
+// ProcessSpec is a host process: command (argv) or shell (a /bin/sh -c line), in cwd (relative to the
+// target file; default its folder).
+type ProcessSpec struct {
+	Command []string `yaml:"command"`
+	Shell   string   `yaml:"shell"`
+	Cwd     string   `yaml:"cwd"`
 }
 
 // BuildSpec is a Dockerfile build; Context is relative to the target file.

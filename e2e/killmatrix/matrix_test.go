@@ -93,6 +93,8 @@ var faults = []fault{
 			"TestIsolation_UserBCannotReachUserAsThread/case=get_by_id",
 			"TestIsolation_UserBCannotReachUserAsThread/case=list",
 		},
+		Profiles: []string{"targets/reference-process.yaml"}, // the backend as a host process
+
 	},
 	{
 		Name:  "skip-signature-check",

@@ -76,7 +76,12 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		}
 		ports[name] = p
 	}
-	r, err := t.Render(targets.Inputs{HostPorts: ports, Secret: randomSecret(), Images: images, Env: opt.Env})
+	// Postgres's host port is chosen before start too, so .Postgres.HostDSN (for process services) renders.
+	pgPort, err := containers.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.Render(targets.Inputs{HostPorts: ports, PostgresHostPort: pgPort, Secret: randomSecret(), Images: images, Env: opt.Env})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +94,7 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		Keep:     opt.Keep,
 		Postgres: containers.PostgresSpec{
 			Images: r.Postgres.Images, Alias: r.Postgres.Alias, Database: r.Postgres.Database,
-			User: r.Postgres.User, Password: r.Postgres.Password,
+			User: r.Postgres.User, Password: r.Postgres.Password, HostPort: pgPort,
 		},
 	}
 	for _, s := range r.Services {
@@ -99,6 +104,9 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		}
 		if s.Build != nil {
 			cs.Build = &containers.Build{Context: s.Build.Context, Dockerfile: s.Build.Dockerfile, Args: s.Build.Args}
+		}
+		if s.Process != nil {
+			cs.Process = &containers.Process{Command: s.Process.Command, Shell: s.Process.Shell, Dir: s.Process.Cwd}
 		}
 		spec.Services = append(spec.Services, cs)
 	}

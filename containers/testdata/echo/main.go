@@ -26,8 +26,12 @@ func main() {
 		}
 		fmt.Fprint(w, addrs[0])
 	})
-	fmt.Println("echo: listening on :8080")
-	if err := http.ListenAndServe(":8080", nil); err != nil {
+	fmt.Println("echo: listening")
+	addr := ":8080"
+	if p := os.Getenv("PORT"); p != "" { // as a host process: loopback only, on the port it is given
+		addr = "127.0.0.1:" + p
+	}
+	if err := http.ListenAndServe(addr, nil); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}

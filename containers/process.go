@@ -1,0 +1,173 @@
+package containers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process is a service run as a process on the host, the way a team runs its app locally and the way
+// Playwright's webServer runs it: Command (argv) or Shell (a line for /bin/sh -c), in Dir, with the
+// service's env on top of this process's environment. It runs in its own process group, its stdout and
+// stderr are the service's logs, and it is stopped with its whole group (SIGTERM, then SIGKILL after
+// processStopGrace). Every started process is registered on disk with its run id and owner, so the
+// reaper of a killed run, or the next run's sweep, ends it like a leftover container.
+type Process struct {
+	Command []string
+	Shell   string
+	Dir     string
+}
+
+const processStopGrace = 5 * time.Second // a Node or Go server closes its listener within a second
+
+func (p *Process) cmd() (*exec.Cmd, error) {
+	switch {
+	case len(p.Command) > 0 && p.Shell != "":
+		return nil, errors.New("a process has a command or a shell line, not both")
+	case len(p.Command) > 0:
+		return exec.Command(p.Command[0], p.Command[1:]...), nil
+	case p.Shell != "":
+		return exec.Command("/bin/sh", "-c", p.Shell), nil
+	}
+	return nil, errors.New("a process needs a command or a shell line")
+}
+
+// procRecord is what the registry keeps of a started process group.
+type procRecord struct {
+	Run     string `json:"run"`
+	Service string `json:"service"`
+	PGID    int    `json:"pgid"`
+	Owner   int    `json:"owner"` // pid of the run that started it
+	Host    string `json:"host"`
+	Keep    bool   `json:"keep"`
+}
+
+// procDir is where started processes are registered (one JSON file each).
+func procDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "authflow-procs")
+	}
+	return filepath.Join(os.TempDir(), "authflow-procs")
+}
+
+func registerProc(rec procRecord) (string, error) {
+	if err := os.MkdirAll(procDir(), 0o700); err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(rec)
+	p := filepath.Join(procDir(), fmt.Sprintf("%s.%s.json", rec.Run, rec.Service))
+	return p, os.WriteFile(p, b, 0o600)
+}
+
+// startProcess starts s as a host process; the caller checks readiness.
+func (st *Stack) startProcess(s ServiceSpec, svc *Service) error {
+	cmd, err := s.Process.cmd()
+	if err != nil {
+		return &StartError{Part: s.Name, Err: err}
+	}
+	cmd.Dir = s.Process.Dir
+	cmd.Env = os.Environ()
+	for k, v := range s.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = svc.logs, svc.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return &StartError{Part: s.Name, Err: fmt.Errorf("start %s: %w", describeCmd(s.Process), err)}
+	}
+	host, _ := os.Hostname()
+	svc.proc = cmd
+	svc.procExited = make(chan struct{})
+	svc.procFile, _ = registerProc(procRecord{Run: st.RunID, Service: s.Name, PGID: cmd.Process.Pid, Owner: os.Getpid(), Host: host, Keep: st.spec.Keep})
+	go func() {
+		svc.procErr = cmd.Wait()
+		close(svc.procExited)
+	}()
+	return nil
+}
+
+func describeCmd(p *Process) string {
+	if p.Shell != "" {
+		return "sh -c " + p.Shell
+	}
+	return strings.Join(p.Command, " ")
+}
+
+// processExited is the StartError of a process that ended before it was ready (nil while it runs).
+func processExited(s ServiceSpec, svc *Service) error {
+	select {
+	case <-svc.procExited:
+	default:
+		return nil
+	}
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(svc.procErr, &ee) {
+		code = ee.ExitCode()
+	} else if svc.procErr == nil {
+		code = 0
+	}
+	return &StartError{Part: s.Name, LogTail: svc.logs.Tail(25),
+		Err: fmt.Errorf("the process (%s) exited with code %d before %s answered (check its command, cwd and env and the log lines below)", describeCmd(s.Process), code, s.ReadyPath)}
+}
+
+// stopProcess ends the service's process group: SIGTERM, then SIGKILL after the grace period.
+func stopProcess(svc *Service) error {
+	if svc.proc == nil {
+		return nil
+	}
+	pgid := svc.proc.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-svc.procExited:
+	case <-time.After(scaled(processStopGrace)):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-svc.procExited
+	}
+	// children that ignored SIGTERM and outlived the leader
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if svc.procFile != "" {
+		_ = os.Remove(svc.procFile)
+	}
+	return nil
+}
+
+// sweepProcs ends registered process groups: runID's (any owner), or with runID "" those whose owner
+// is gone (same host, not kept). It returns how many it ended.
+func sweepProcs(runID string) int {
+	entries, err := os.ReadDir(procDir())
+	if err != nil {
+		return 0
+	}
+	host, _ := os.Hostname()
+	n := 0
+	for _, e := range entries {
+		p := filepath.Join(procDir(), e.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var rec procRecord
+		if json.Unmarshal(b, &rec) != nil || rec.PGID <= 1 {
+			_ = os.Remove(p)
+			continue
+		}
+		if runID != "" && rec.Run != runID {
+			continue
+		}
+		if runID == "" && (rec.Keep || rec.Host != host || alive(rec.Owner)) {
+			continue
+		}
+		if syscall.Kill(-rec.PGID, syscall.SIGKILL) == nil {
+			n++
+		}
+		_ = os.Remove(p)
+	}
+	return n
+}
