@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -285,4 +287,63 @@ func TestStart_AProcessServiceRunsOnTheHostAndStopsWithItsGroup(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exited with code 3")
 	assert.Contains(t, err.Error(), "boom", "the error shows the process's last log lines")
+}
+
+// postgres.init runs SQL files and host commands in order before the services; a failing step is
+// named with its output. A stack on the app's own database (DSN) starts no Postgres, runs its init
+// there, and an unreachable DSN is refused before anything starts.
+func TestStart_InitStepsAndTheAppsOwnDatabase(t *testing.T) {
+	dockerClient(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	sql := filepath.Join(dir, "schema.sql")
+	require.NoError(t, os.WriteFile(sql, []byte("create table if not exists tasks (id serial primary key, title text);\ninsert into tasks (title) values ('seeded');\n"), 0o644))
+	bad := filepath.Join(dir, "bad.sql")
+	require.NoError(t, os.WriteFile(bad, []byte("create tabel oops;"), 0o644))
+	pgSpec := PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"}
+
+	spec := pgSpec
+	spec.Init = []InitStep{
+		{SQL: sql},
+		{Shell: `case "$DATABASE_URL" in postgres://*) echo "migrating $MIGRATION";; *) exit 9;; esac`, Env: map[string]string{"MIGRATION": "v1"}},
+	}
+	owner, err := Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: spec})
+	require.NoError(t, err)
+	defer owner.Close(ctx)
+	assert.Contains(t, strings.Join(owner.Postgres.Logs(20), "\n"), "migrating v1", "a command step's output is in the logs")
+	count := func(dsn string) int {
+		conn, err := pgx.Connect(ctx, dsn)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, "select count(*) from tasks").Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, count(owner.Postgres.DSN), "the SQL step ran")
+
+	// the same database as the app's own one: no Postgres is started, init runs there
+	own, err := Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: PostgresSpec{DSN: owner.Postgres.DSN, Init: []InitStep{{SQL: sql}}}})
+	require.NoError(t, err)
+	assert.Nil(t, own.Postgres.Container, "nothing is started for postgres.dsn")
+	assert.Equal(t, 2, count(owner.Postgres.DSN), "the init ran on the app's own database")
+	require.NoError(t, own.Close(ctx))
+
+	_, err = Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: PostgresSpec{DSN: "postgres://app:secretpw@127.0.0.1:1/app?sslmode=disable"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not reachable")
+	assert.NotContains(t, err.Error(), "secretpw", "the DSN's password is hidden")
+
+	for _, tc := range []struct {
+		step InitStep
+		want []string
+	}{
+		{InitStep{SQL: bad}, []string{"postgres.init[0] (sql bad.sql)", "syntax error"}},
+		{InitStep{Shell: "echo the migration broke >&2; exit 3"}, []string{"postgres.init[0] (sh -c", "exit status 3", "the migration broke"}},
+	} {
+		_, err := Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: PostgresSpec{DSN: owner.Postgres.DSN, Init: []InitStep{tc.step}}})
+		require.Error(t, err)
+		for _, w := range tc.want {
+			assert.Contains(t, err.Error(), w)
+		}
+	}
 }

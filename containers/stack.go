@@ -29,6 +29,9 @@ type PostgresSpec struct {
 	Images                          []string // candidates, first present (or pullable) wins
 	Alias, Database, User, Password string
 	HostPort                        int // published on 127.0.0.1:HostPort; 0 picks a free one
+	// DSN is the app's own database: nothing is started, it must answer. Init runs on either.
+	DSN  string
+	Init []InitStep
 }
 
 // ServiceSpec is one service. Exactly one of Build, Image, Process and URL is set.
@@ -251,12 +254,28 @@ func Start(ctx context.Context, runID string, spec Spec) (st *Stack, err error) 
 	}
 
 	t0 = time.Now()
-	pg, err := st.startPostgres(ctx, cli)
-	if err != nil {
-		return st, err
+	if spec.Postgres.DSN != "" {
+		if err := pingDSN(ctx, spec.Postgres.DSN); err != nil {
+			return st, &StartError{Part: "postgres", Err: err}
+		}
+		st.Postgres = &Postgres{DSN: spec.Postgres.DSN, InternalDSN: spec.Postgres.DSN, Image: "the app's own database", logs: newRing(200)}
+	} else {
+		pg, err := st.startPostgres(ctx, cli)
+		if err != nil {
+			return st, err
+		}
+		st.Postgres = pg
 	}
-	st.Postgres = pg
+	pg := st.Postgres
 	phase("postgres ("+pg.Image+")", t0)
+	if len(spec.Postgres.Init) > 0 {
+		t0 = time.Now()
+		pg.logs.redact = st.spec.Redact
+		if err := runInit(ctx, pg.DSN, spec.Postgres.Init, pg.logs); err != nil {
+			return st, err
+		}
+		phase(fmt.Sprintf("postgres.init (%d steps)", len(spec.Postgres.Init)), t0)
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(spec.Services))

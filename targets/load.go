@@ -197,8 +197,30 @@ func (t *Target) validate() Errors {
 			add("token.lifetime", "%q is not a token mode; allowed keys: hs256, jwks", m)
 		}
 	}
-	if len(t.Postgres.Image) == 0 {
-		add("postgres.image", "missing; list image names to try in order, e.g. [postgres:17-alpine, authflow.local/postgres:17]")
+	if len(t.Postgres.Image) == 0 && t.Postgres.DSN == "" {
+		add("postgres.image", "missing; list image names to try in order, e.g. [postgres:17-alpine, authflow.local/postgres:17], or give postgres.dsn for the app's own database")
+	}
+	for i, st := range t.Postgres.Init {
+		f := fmt.Sprintf("postgres.init[%d]", i)
+		n := 0
+		for _, set := range []bool{st.SQL != "", len(st.Command) > 0, st.Shell != ""} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case n != 1:
+			add(f, "give exactly one of sql (a file), command (argv) or shell (a line for /bin/sh -c)")
+		case st.SQL != "":
+			if _, err := os.Stat(t.contextDir(st.SQL)); err != nil {
+				add(f+".sql", "no file at %s", t.contextDir(st.SQL))
+			}
+		}
+		if st.Cwd != "" {
+			if fi, err := os.Stat(t.contextDir(st.Cwd)); err != nil || !fi.IsDir() {
+				add(f+".cwd", "no folder at %s", t.contextDir(st.Cwd))
+			}
+		}
 	}
 	if len(t.Services) == 0 {
 		add("services", "missing; at least one service (web, backend, ...) is required")

@@ -62,10 +62,12 @@ type Rendered struct {
 	App      AppSpec
 }
 
-// RenderedPostgres is the database to start.
+// RenderedPostgres is the database to start (or, with DSN set, the app's own one).
 type RenderedPostgres struct {
 	Images                          []string
 	Alias, Database, User, Password string
+	DSN                             string // the app's own database; "" when authflow starts one
+	Init                            []InitStep
 }
 
 // RenderedService is one service to start (or, with URL set, one already running).
@@ -137,6 +139,22 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 	if in.PostgresHostPort != 0 {
 		pg.HostDSN = fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", pg.User, pg.Password, in.PostgresHostPort, pg.Database)
 	}
+	ownDSN := ""
+	if t.Postgres.DSN != "" {
+		unset = nil
+		d, err := render(t.Path, "postgres.dsn", t.Postgres.DSN, nil, funcs)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+			msg := fmt.Sprintf("%q is not a postgres:// URL", redactDSN(d))
+			if len(unset) > 0 {
+				msg += ": " + unsetMessage(unset)
+			}
+			return nil, &Error{File: t.Path, Field: "postgres.dsn", Msg: msg}
+		}
+		ownDSN, pg.DSN, pg.HostDSN = d, d, d
+	}
 	vars := Vars{Secret: secret, TokenMode: t.Token.Mode, Postgres: pg, Services: map[string]ServiceVars{}}
 	for _, name := range t.Order {
 		s := t.Services[name]
@@ -167,7 +185,7 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 	r := &Rendered{
 		Name: t.Name, File: t.Path, TokenMode: t.Token.Mode, Secret: secret,
 		Lifetime: t.Token.Lifetime[t.Token.Mode].D(),
-		Postgres: RenderedPostgres{Images: t.Postgres.Image, Alias: pg.Alias, Database: pg.Database, User: pg.User, Password: pg.Password},
+		Postgres: RenderedPostgres{Images: t.Postgres.Image, Alias: pg.Alias, Database: pg.Database, User: pg.User, Password: pg.Password, DSN: ownDSN},
 	}
 	for _, name := range t.Order {
 		s := t.Services[name]
@@ -227,6 +245,21 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		*f.p = v
 	}
 	r.App = app
+	for i, st := range t.Postgres.Init {
+		out := InitStep{SQL: st.SQL, Command: st.Command, Shell: st.Shell, Env: map[string]string{}}
+		if st.SQL != "" {
+			out.SQL = t.contextDir(st.SQL)
+		}
+		out.Cwd = t.contextDir(st.Cwd)
+		for _, k := range sortedKeys(st.Env) {
+			v, err := render(t.Path, fmt.Sprintf("postgres.init[%d].env.%s", i, k), st.Env[k], vars, funcs)
+			if err != nil {
+				return nil, err
+			}
+			out.Env[k] = v
+		}
+		r.Postgres.Init = append(r.Postgres.Init, out)
+	}
 	return r, nil
 }
 
@@ -263,4 +296,15 @@ func (t *Target) contextDir(c string) string {
 		return c
 	}
 	return filepath.Join(t.Dir, c)
+}
+
+// redactDSN hides a DSN's password for messages.
+func redactDSN(d string) string {
+	if u, err := url.Parse(d); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return d
 }

@@ -54,6 +54,23 @@ type PostgresSpec struct {
 	Database string   `yaml:"database"`
 	User     string   `yaml:"user"`
 	Password string   `yaml:"password"`
+	// DSN is the app's own database, which authflow does not start (image and the names above are then
+	// not used): the suites' probes and checks use it, and templates give it as .Postgres.DSN and
+	// .Postgres.HostDSN. authflow creates and drops nothing there; its tests add users and rows.
+	DSN string `yaml:"dsn"`
+	// Init runs once the database is up and before any service starts, in order: SQL files and
+	// commands on the host (a migration: alembic upgrade head, npx @better-auth/cli migrate).
+	Init []InitStep `yaml:"init"`
+}
+
+// InitStep is one of sql (a file, relative to the target file), command (argv) or shell (a /bin/sh -c
+// line), with cwd and env for commands; a command gets DATABASE_URL (the host DSN) besides env.
+type InitStep struct {
+	SQL     string            `yaml:"sql"`
+	Command []string          `yaml:"command"`
+	Shell   string            `yaml:"shell"`
+	Cwd     string            `yaml:"cwd"`
+	Env     map[string]string `yaml:"env"`
 }
 
 // Service is one app service: built from a Dockerfile, run from an image, or already running at a URL.

@@ -94,8 +94,11 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		Keep:     opt.Keep,
 		Postgres: containers.PostgresSpec{
 			Images: r.Postgres.Images, Alias: r.Postgres.Alias, Database: r.Postgres.Database,
-			User: r.Postgres.User, Password: r.Postgres.Password, HostPort: pgPort,
+			User: r.Postgres.User, Password: r.Postgres.Password, HostPort: pgPort, DSN: r.Postgres.DSN,
 		},
+	}
+	for _, st := range r.Postgres.Init {
+		spec.Postgres.Init = append(spec.Postgres.Init, containers.InitStep{SQL: st.SQL, Command: st.Command, Shell: st.Shell, Dir: st.Cwd, Env: st.Env})
 	}
 	for _, s := range r.Services {
 		cs := containers.ServiceSpec{
