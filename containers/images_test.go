@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -346,4 +348,40 @@ func TestStart_InitStepsAndTheAppsOwnDatabase(t *testing.T) {
 			assert.Contains(t, err.Error(), w)
 		}
 	}
+}
+
+// A url: service's logs come from a command (or a followed file): they show in its logs, the command
+// stops at Close, and a command that fails at once stops the start naming it.
+func TestStart_AURLServicesLogsComeFromItsLogCommand(t *testing.T) {
+	dockerClient(t)
+	ctx := context.Background()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer app.Close()
+	logFile := filepath.Join(t.TempDir(), "app.log")
+	require.NoError(t, os.WriteFile(logFile, []byte("old line before the run\n"), 0o644))
+	marker := "authflow-ctest-logs-" + NewRunID()
+	pg := PostgresSpec{Images: postgresImages, Alias: "db", Database: "app", User: "app", Password: "pw"}
+	st, err := Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: pg, Services: []ServiceSpec{
+		{Name: "cmdlogs", URL: app.URL, ReadyPath: "/", Logs: &Process{Shell: "echo hello from the log command; sleep 3602; : " + marker}},
+		{Name: "filelogs", URL: app.URL, ReadyPath: "/", Logs: &Process{Command: []string{"tail", "-F", "-n", "0", logFile}}},
+	}})
+	require.NoError(t, err)
+	f, err := os.OpenFile(logFile, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, _ = f.WriteString("new line during the run\n")
+	f.Close()
+	require.Eventually(t, func() bool {
+		return strings.Contains(strings.Join(st.Services["cmdlogs"].Logs(10), "\n"), "hello from the log command") &&
+			strings.Contains(strings.Join(st.Services["filelogs"].Logs(10), "\n"), "new line during the run")
+	}, 5*time.Second, 50*time.Millisecond, "cmd: %v file: %v", st.Services["cmdlogs"].Logs(10), st.Services["filelogs"].Logs(10))
+	assert.NotContains(t, strings.Join(st.Services["filelogs"].Logs(10), "\n"), "old line", "a file is followed from the run's start")
+	require.NoError(t, st.Close(ctx))
+	assert.False(t, processRunning(marker), "the log command stops with the stack")
+
+	_, err = Start(ctx, NewRunID(), Spec{Name: "ctest", Postgres: pg, Services: []ServiceSpec{
+		{Name: "badlogs", URL: app.URL, ReadyPath: "/", Logs: &Process{Shell: "echo 'Error: No such container: myapp' >&2; exit 1"}},
+	}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the log command of this url: service (sh -c")
+	assert.Contains(t, err.Error(), "No such container: myapp")
 }

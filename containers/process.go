@@ -92,6 +92,36 @@ func (st *Stack) startProcess(s ServiceSpec, svc *Service) error {
 	return nil
 }
 
+// followLogs starts a URL service's log command (its output is the service's log). A command that
+// fails at once (within logCommandGrace) stops the start, naming it with its output: a run whose
+// failure messages would miss the app's logs is not one to start.
+func (st *Stack) followLogs(s ServiceSpec, svc *Service) error {
+	ls := s
+	ls.Process = s.Logs
+	ls.Env = nil
+	if err := st.startProcess(ls, svc); err != nil {
+		return err
+	}
+	select {
+	case <-svc.procExited:
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(svc.procErr, &ee) {
+			code = ee.ExitCode()
+		} else if svc.procErr == nil {
+			code = 0
+		}
+		if code != 0 {
+			return &StartError{Part: s.Name, LogTail: svc.logs.Tail(10),
+				Err: fmt.Errorf("the log command of this url: service (%s) failed with code %d", describeCmd(s.Logs), code)}
+		}
+	case <-time.After(logCommandGrace):
+	}
+	return nil
+}
+
+const logCommandGrace = 500 * time.Millisecond // a wrong container name or unit fails within this
+
 func describeCmd(p *Process) string {
 	if p.Shell != "" {
 		return "sh -c " + p.Shell

@@ -36,11 +36,14 @@ type PostgresSpec struct {
 
 // ServiceSpec is one service. Exactly one of Build, Image, Process and URL is set.
 type ServiceSpec struct {
-	Name, Alias   string
-	Build         *Build
-	Image         string
-	Process       *Process // a host process listening on 127.0.0.1:HostPort
-	URL           string   // already running: nothing is started, only readiness is checked
+	Name, Alias string
+	Build       *Build
+	Image       string
+	Process     *Process // a host process listening on 127.0.0.1:HostPort
+	URL         string   // already running: nothing is started, only readiness is checked
+	// Logs of a URL service: a command whose output is the service's log (a file is followed with
+	// tail -F); it runs from start to teardown like a process service.
+	Logs          *Process
 	ContainerPort int
 	HostPort      int // published on 127.0.0.1:HostPort; 0 picks a free one
 	Env           map[string]string
@@ -392,6 +395,11 @@ func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) 
 	svc.logs.redact = st.spec.Redact
 	if s.URL != "" {
 		svc.PublicURL = strings.TrimRight(s.URL, "/")
+		if s.Logs != nil {
+			if err := st.followLogs(s, svc); err != nil {
+				return svc, err
+			}
+		}
 		return svc, st.waitReady(ctx, s, svc)
 	}
 	if s.Process != nil {
@@ -473,7 +481,7 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 
 // exited returns a StartError when the service's container is no longer running.
 func (st *Stack) exited(ctx context.Context, s ServiceSpec, svc *Service) error {
-	if svc.proc != nil {
+	if svc.proc != nil && s.Process != nil {
 		return processExited(s, svc)
 	}
 	if svc.Container == nil {

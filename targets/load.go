@@ -244,6 +244,20 @@ func (t *Target) validate() Errors {
 		if n != 1 {
 			add(f, "give exactly one of build (a Dockerfile), image (a local image), process (a command on the host) or url (an already running service); found %d", n)
 		}
+		if l := s.Logs; l != nil {
+			n := 0
+			for _, set := range []bool{l.File != "", len(l.Command) > 0, l.Shell != ""} {
+				if set {
+					n++
+				}
+			}
+			switch {
+			case s.URL == "":
+				add(f+".logs", "only for url: services; a service authflow starts is logged from its own output")
+			case n != 1:
+				add(f+".logs", "give exactly one of file (a log file to follow), command (argv) or shell (a line for /bin/sh -c)")
+			}
+		}
 		if p := s.Process; p != nil {
 			if (len(p.Command) == 0) == (p.Shell == "") {
 				add(f+".process", "give command (argv, e.g. [node, server.mjs]) or shell (a line for /bin/sh -c), not both or neither")

@@ -355,3 +355,16 @@ app:
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+func TestLoad_LogsAreForURLServicesOnly(t *testing.T) {
+	src := strings.Replace(minimal, "    image: web:test\n    port: 3000\n", "    url: http://localhost:3000\n    logs: {command: [docker, logs, -f, myapp]}\n", 1)
+	tg, err := parse(t, src, "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"docker", "logs", "-f", "myapp"}, tg.Services["web"].Logs.Command)
+	_, err = parse(t, strings.Replace(minimal, "    port: 3000\n", "    port: 3000\n    logs: {file: app.log}\n", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "services.web.logs: only for url: services")
+	_, err = parse(t, strings.Replace(src, "logs: {command: [docker, logs, -f, myapp]}", "logs: {file: a.log, shell: x}", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "give exactly one of file")
+}

@@ -75,6 +75,7 @@ type RenderedService struct {
 	ServiceVars
 	Build   *BuildSpec   // Context is absolute
 	Process *ProcessSpec // Cwd is absolute
+	Logs    *LogsSpec    // File is absolute
 	Image   string
 	URL     string
 	Env     map[string]string
@@ -204,6 +205,13 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 			p := *s.Process
 			p.Cwd = t.contextDir(p.Cwd)
 			rs.Process = &p
+		}
+		if s.Logs != nil {
+			l := *s.Logs
+			if l.File != "" {
+				l.File = t.contextDir(l.File)
+			}
+			rs.Logs = &l
 		}
 		if s.Build != nil {
 			b := &BuildSpec{Context: t.contextDir(s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}

@@ -81,7 +81,10 @@ type Service struct {
 	// Process runs the service on the host (like Playwright's webServer); it listens on its host port
 	// (host_port, else a free one), which templates give it as .Services.<name>.Port.
 	Process *ProcessSpec `yaml:"process"`
-	Port    int          `yaml:"port"`
+	// Logs is where a url: service's logs come from (authflow started it not, so it has no output of
+	// its own): a file to follow, or a command that prints them (docker logs -f NAME, journalctl -fu NAME).
+	Logs *LogsSpec `yaml:"logs"`
+	Port int       `yaml:"port"`
 	// HostPort fixes the loopback port the service is published on (0: a free one per run), for a
 	// frontend whose public URLs are inlined when its image is built (Next.js NEXT_PUBLIC_*): with
 	// fixed ports the URLs, and so the image, stay the same from run to run.
@@ -89,6 +92,13 @@ type Service struct {
 	Alias    string            `yaml:"alias"`
 	Env      map[string]string `yaml:"env"`
 	Ready    ReadySpec         `yaml:"ready"`
+}
+
+// LogsSpec is file (followed from the run's start), command (argv) or shell (a /bin/sh -c line).
+type LogsSpec struct {
+	File    string   `yaml:"file"`
+	Command []string `yaml:"command"`
+	Shell   string   `yaml:"shell"`
 }
 
 // ProcessSpec is a host process: command (argv) or shell (a /bin/sh -c line), in cwd (relative to the

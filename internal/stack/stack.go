@@ -111,6 +111,12 @@ func Up(ctx context.Context, t *targets.Target, runID string, opt Options) (*Env
 		if s.Process != nil {
 			cs.Process = &containers.Process{Command: s.Process.Command, Shell: s.Process.Shell, Dir: s.Process.Cwd}
 		}
+		if l := s.Logs; l != nil {
+			cs.Logs = &containers.Process{Command: l.Command, Shell: l.Shell}
+			if l.File != "" {
+				cs.Logs.Command = []string{"tail", "-F", "-n", "0", l.File} // follow from now, across rotations
+			}
+		}
 		spec.Services = append(spec.Services, cs)
 	}
 	st, err := containers.Start(ctx, runID, spec)
