@@ -21,6 +21,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/targets"
 )
 
 func TestMain(m *testing.M) {
@@ -125,6 +126,24 @@ func TestUp_StartsTheStackPrintsAReadyUserAndCleansUpOnInterrupt(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the login page is served")
 
+	// the held-stack target: every service a url: service with its logs, the stack's Postgres as dsn
+	held := regexp.MustCompile(`AUTHFLOW_TARGET=(\S+) make e2e`).FindStringSubmatch(text)
+	require.Len(t, held, 2, "the command to run the suites against the held stack is printed:\n%s", scrub(text))
+	ht, err := targets.Load(held[1], "")
+	require.NoError(t, err, "the held-stack target loads")
+	for _, name := range ht.Order {
+		s := ht.Services[name]
+		assert.NotEmpty(t, s.URL, "service %s of the held stack is a url: service", name)
+		assert.Nil(t, s.Build, "service %s is not built again", name)
+		require.NotNil(t, s.Logs, "service %s's logs come from its container", name)
+		assert.Equal(t, "docker", s.Logs.Command[0])
+	}
+	assert.Contains(t, ht.Postgres.DSN, "127.0.0.1", "the held stack's Postgres is its dsn")
+	assert.Len(t, ht.Secret, 48, "the held stack's secret is fixed")
+	fi, err := os.Stat(held[1])
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the file holds the stack's secret: owner only")
+
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
 	select {
 	case code := <-result:
@@ -132,6 +151,8 @@ func TestUp_StartsTheStackPrintsAReadyUserAndCleansUpOnInterrupt(t *testing.T) {
 	case <-time.After(containers.Scaled(60 * time.Second)):
 		t.Fatal("authflow up did not stop on Ctrl-C")
 	}
+	_, err = os.Stat(held[1])
+	assert.True(t, os.IsNotExist(err), "the held-stack target is removed with the stack")
 	cli, err := containers.Client(t.Context())
 	require.NoError(t, err)
 	defer cli.Close()

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
@@ -23,6 +25,7 @@ func cmdUp(args []string) int {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	target := fs.String("target", targetPath(), "target file (AUTHFLOW_TARGET)")
 	mode := fs.String("mode", os.Getenv("AUTHFLOW_TOKEN_MODE"), "token mode: hs256 or jwks (AUTHFLOW_TOKEN_MODE; default: the target's)")
+	held := fs.String("held-target", "", "where to write the target file of the held stack (default: <artifacts>/held/<name>.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -85,6 +88,17 @@ func cmdUp(args []string) int {
 		fmt.Printf("  test user         could not be created: %v\n", err)
 	} else {
 		fmt.Printf("  test user         %s\n  password          %s\n", p.Email, p.Password.Value())
+	}
+	heldPath := *held
+	if heldPath == "" {
+		heldPath = filepath.Join(paths.Artifacts(), "held", r.Name+".yaml")
+	}
+	heldPath = paths.Resolve(heldPath)
+	if err := writeHeldTarget(heldPath, env); err != nil {
+		fmt.Printf("\n  held-stack target could not be written: %v\n", err)
+	} else {
+		defer os.Remove(heldPath)
+		fmt.Printf("\nRun the suites against this stack (nothing is started again):\n  AUTHFLOW_TARGET=%s make e2e MODES=%s\n", heldPath, r.TokenMode)
 	}
 	fmt.Printf("\nCtrl-C stops and removes the stack.\n")
 	<-ctx.Done()
