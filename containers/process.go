@@ -104,14 +104,7 @@ func (st *Stack) followLogs(s ServiceSpec, svc *Service) error {
 	}
 	select {
 	case <-svc.procExited:
-		code := -1
-		var ee *exec.ExitError
-		if errors.As(svc.procErr, &ee) {
-			code = ee.ExitCode()
-		} else if svc.procErr == nil {
-			code = 0
-		}
-		if code != 0 {
+		if code := exitCode(svc.procErr); code != 0 {
 			return &StartError{Part: s.Name, LogTail: svc.logs.Tail(10),
 				Err: fmt.Errorf("the log command of this url: service (%s) failed with code %d", describeCmd(s.Logs), code)}
 		}
@@ -136,15 +129,20 @@ func processExited(s ServiceSpec, svc *Service) error {
 	default:
 		return nil
 	}
-	code := -1
-	var ee *exec.ExitError
-	if errors.As(svc.procErr, &ee) {
-		code = ee.ExitCode()
-	} else if svc.procErr == nil {
-		code = 0
-	}
 	return &StartError{Part: s.Name, LogTail: svc.logs.Tail(25),
-		Err: fmt.Errorf("the process (%s) exited with code %d before %s answered (check its command, cwd and env and the log lines below)", describeCmd(s.Process), code, s.ReadyPath)}
+		Err: fmt.Errorf("the process (%s) exited with code %d before %s answered (check its command, cwd and env and the log lines below)", describeCmd(s.Process), exitCode(svc.procErr), s.ReadyPath)}
+}
+
+// exitCode is a Wait error's exit code: 0 for nil, -1 when the process did not exit normally.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 // stopProcess ends the service's process group: SIGTERM, then SIGKILL after the grace period.
