@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,7 +80,7 @@ type buildContext struct {
 
 func (b *buildContext) close() { _ = os.Remove(b.tar) }
 
-func newBuildContext(dir, dockerfile string, args map[string]string) (*buildContext, error) {
+func newBuildContext(dir, dockerfile string, args map[string]string) (_ *buildContext, err error) {
 	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{Context: dir, Dockerfile: dockerfile}}
 	rd, err := req.GetContext()
 	if err != nil {
@@ -92,14 +94,17 @@ func newBuildContext(dir, dockerfile string, args map[string]string) (*buildCont
 		return nil, err
 	}
 	b := &buildContext{tar: f.Name()}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.close()
+		}
+	}()
 	h := sha256.New()
 	fmt.Fprintf(h, "dockerfile=%s\n", req.GetDockerfile())
-	keys := make([]string, 0, len(args))
-	for k := range args {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(args)) {
 		fmt.Fprintf(h, "arg %q=%q\n", k, args[k])
 	}
 	// The hash covers each entry's name, type, mode, link target and contents, not its times or owner:
@@ -111,28 +116,18 @@ func newBuildContext(dir, dockerfile string, args map[string]string) (*buildCont
 			break
 		}
 		if err != nil {
-			f.Close()
-			b.close()
 			return nil, fmt.Errorf("read build context: %w", err)
 		}
 		fmt.Fprintf(h, "%q %c %o %q %d\n", hd.Name, hd.Typeflag, hd.Mode, hd.Linkname, hd.Size)
 		if hd.Typeflag == tar.TypeReg {
 			b.Files++
 			if _, err := io.Copy(h, tr); err != nil {
-				f.Close()
-				b.close()
 				return nil, fmt.Errorf("read build context: %w", err)
 			}
 		}
 	}
 	// the tar reader stops at the end marker; the rest of the stream belongs in the file too
 	if _, err := io.Copy(f, rd); err != nil {
-		f.Close()
-		b.close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		b.close()
 		return nil, err
 	}
 	b.Hash = hex.EncodeToString(h.Sum(nil))[:16]

@@ -2,12 +2,10 @@ package containers
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,14 +24,14 @@ type InitStep struct {
 }
 
 func (s InitStep) String() string {
-	switch {
-	case s.SQL != "":
+	if s.SQL != "" {
 		return "sql " + filepath.Base(s.SQL)
-	case s.Shell != "":
-		return "sh -c " + s.Shell
 	}
-	return strings.Join(s.Command, " ")
+	return s.process().String()
 }
+
+// process is a command step as a Process, built like a process service's command.
+func (s InitStep) process() *Process { return &Process{Command: s.Command, Shell: s.Shell, Dir: s.Dir} }
 
 // Timeouts of the database's preparation, scaled by AUTHFLOW_TIMEOUT_FACTOR.
 const (
@@ -90,19 +88,13 @@ func runInitStep(ctx context.Context, dsn string, s InitStep, log *ring) error {
 		}
 		return nil
 	}
-	var cmd *exec.Cmd
-	switch {
-	case len(s.Command) > 0:
-		cmd = exec.CommandContext(ctx, s.Command[0], s.Command[1:]...)
-	case s.Shell != "":
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", s.Shell)
-	default:
-		return errors.New("an init step needs sql, command or shell")
-	}
-	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	env := map[string]string{"DATABASE_URL": dsn}
 	for k, v := range s.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		env[k] = v
+	}
+	cmd, err := s.process().cmd(ctx, env)
+	if err != nil {
+		return fmt.Errorf("an init step needs sql, command or shell: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
@@ -111,16 +103,10 @@ func runInitStep(ctx context.Context, dsn string, s InitStep, log *ring) error {
 	return nil
 }
 
-// hideDSNPassword replaces the password of a postgres URL.
+// hideDSNPassword replaces the password of a postgres URL (net/url's Redacted).
 func hideDSNPassword(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
 	}
-	cred := dsn[scheme+3 : at]
-	if user, _, ok := strings.Cut(cred, ":"); ok {
-		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
-	}
-	return dsn
+	return "(a DSN that is not a URL)"
 }

@@ -1,6 +1,7 @@
 package containers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,16 +27,26 @@ type Process struct {
 
 const processStopGrace = 5 * time.Second // a Node or Go server closes its listener within a second
 
-func (p *Process) cmd() (*exec.Cmd, error) {
+// cmd builds the command (bound to ctx) with env on top of this process's environment. Init steps
+// that are commands are built the same way.
+func (p *Process) cmd(ctx context.Context, env map[string]string) (*exec.Cmd, error) {
+	var c *exec.Cmd
 	switch {
 	case len(p.Command) > 0 && p.Shell != "":
 		return nil, errors.New("a process has a command or a shell line, not both")
 	case len(p.Command) > 0:
-		return exec.Command(p.Command[0], p.Command[1:]...), nil
+		c = exec.CommandContext(ctx, p.Command[0], p.Command[1:]...)
 	case p.Shell != "":
-		return exec.Command("/bin/sh", "-c", p.Shell), nil
+		c = exec.CommandContext(ctx, "/bin/sh", "-c", p.Shell)
+	default:
+		return nil, errors.New("a process needs a command or a shell line")
 	}
-	return nil, errors.New("a process needs a command or a shell line")
+	c.Dir = p.Dir
+	c.Env = os.Environ()
+	for k, v := range env {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	return c, nil
 }
 
 // procRecord is what the registry keeps of a started process group.
@@ -67,14 +78,10 @@ func registerProc(rec procRecord) (string, error) {
 
 // startProcess starts s as a host process; the caller checks readiness.
 func (st *Stack) startProcess(s ServiceSpec, svc *Service) error {
-	cmd, err := s.Process.cmd()
+	// not bound to a context: the process lives until stopProcess ends its group
+	cmd, err := s.Process.cmd(context.Background(), s.Env)
 	if err != nil {
 		return &StartError{Part: s.Name, Err: err}
-	}
-	cmd.Dir = s.Process.Dir
-	cmd.Env = os.Environ()
-	for k, v := range s.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = svc.logs, svc.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -121,6 +128,9 @@ func describeCmd(p *Process) string {
 	}
 	return strings.Join(p.Command, " ")
 }
+
+// String describes the process for messages.
+func (p *Process) String() string { return describeCmd(p) }
 
 // processExited is the StartError of a process that ended before it was ready (nil while it runs).
 func processExited(s ServiceSpec, svc *Service) error {

@@ -306,13 +306,10 @@ func (t *Target) contextDir(c string) string {
 	return filepath.Join(t.Dir, c)
 }
 
-// redactDSN hides a DSN's password for messages.
+// redactDSN hides a DSN's password for messages (net/url's Redacted).
 func redactDSN(d string) string {
-	if u, err := url.Parse(d); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
+	if u, err := url.Parse(d); err == nil {
+		return u.Redacted()
 	}
-	return d
+	return "(not a URL)"
 }
