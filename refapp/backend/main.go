@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // the image has no zoneinfo; TZ (the SDK profile's local time) needs it
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -49,7 +50,7 @@ func run() error {
 	if len(unknownFaults) > 0 {
 		log.Printf("warning: ignoring unknown fault names: %s", strings.Join(unknownFaults, ", "))
 	}
-	log.Printf("token mode %s; CORS origins: %q", cfg.TokenMode, cfg.CORSOrigins)
+	log.Printf("token mode %s; profile %s (local zone %s); CORS origins: %q", cfg.TokenMode, cfg.Profile, time.Now().Format("MST -07:00"), cfg.CORSOrigins)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

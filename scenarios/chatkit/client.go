@@ -19,7 +19,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -27,14 +26,6 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
-
-// defaultTransport closes idle connections after 2 s, before any usual server-side keep-alive
-// timeout (Node's is 5 s), so a request never lands on a connection the server already closed.
-var defaultTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.IdleConnTimeout = 2 * time.Second
-	return t
-}()
 
 // DefaultTimeout bounds a whole request including the stream when the Client has no
 // HTTPClient: a reply should stream within 5 s (the spec's p95), the slow-reply fault
@@ -88,8 +79,13 @@ type Client struct {
 	Authorization *string
 	// Header is added to every request (e.g. Accept-Language, chatkit-frame-instance-id).
 	Header http.Header
-	// HTTPClient sends the requests; nil means a client with DefaultTimeout.
+	// HTTPClient sends the requests; nil means a client with DefaultTimeout on [NewTransport].
 	HTTPClient *http.Client
+	// Zone places the server's naive timestamps in time (see [Zone]); nil leaves them naive.
+	Zone *Zone
+	// Log, when set, gets a line for what the client does on its own (e.g. retiring a keep-alive
+	// connection after a 5xx). It never gets tokens or bodies.
+	Log func(string)
 }
 
 // WithRawAuthorization returns a copy of c that sends v verbatim as the Authorization
@@ -190,18 +186,6 @@ func (c *Client) newRequest(ctx context.Context, body []byte, accept string, aut
 		req.Header.Set("Authorization", a)
 	}
 	return req, nil
-}
-
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("POST %s: %w", redact.URL(req.URL), err)
-	}
-	return resp, nil
 }
 
 // mediaType returns the lower-case media type of a Content-Type header, or "".
@@ -317,6 +301,9 @@ func (c *Client) Call(ctx context.Context, r Request, out any) error {
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s: POST %s -> %d: decode body (%s): %w", op, redact.URL(req.URL), resp.StatusCode,
 			redact.Excerpt(b, redact.DefaultExcerpt), err)
+	}
+	if tp, ok := out.(timePlacer); ok && c.Zone != nil {
+		tp.placeTimes(c.Zone)
 	}
 	return nil
 }

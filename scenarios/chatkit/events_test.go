@@ -57,7 +57,7 @@ func TestTime_ParsesSDKAndRFC3339Forms(t *testing.T) {
 	}
 	var tm Time
 	require.Error(t, json.Unmarshal([]byte(`"20/05/2026"`), &tm))
-	b, err := json.Marshal(Time{want})
+	b, err := json.Marshal(Time{Time: want})
 	require.NoError(t, err)
 	require.Equal(t, `"2026-05-20T10:15:30.123456Z"`, string(b))
 }

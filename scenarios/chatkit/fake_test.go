@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -32,6 +33,8 @@ type fakeChatKit struct {
 	//   sdk-missing-thread  on an unknown thread, send 200 SSE headers then abort
 	//   fancy-framing       CRLF, event:/id: lines, comments, data: without space
 	mode string
+	// loc is the server's local zone for its naive timestamps (nil: UTC).
+	loc *time.Location
 
 	mu      sync.Mutex
 	seq     int
@@ -68,8 +71,14 @@ func (f *fakeChatKit) lastHeader() http.Header {
 	return f.headers[len(f.headers)-1]
 }
 
-// naive writes the SDK's zone-less timestamps.
-func naive(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
+// naive writes the SDK's zone-less timestamps: local time of the server's zone (datetime.now()).
+func (f *fakeChatKit) naive(t time.Time) string {
+	loc := f.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02T15:04:05.000000")
+}
 
 func (f *fakeChatKit) nextID(prefix string) string {
 	f.seq++
@@ -137,6 +146,10 @@ func (f *fakeChatKit) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		jsonError(w, 400, "Invalid request body")
+		return
+	}
+	if req.Type == "boom-close" {
+		uvicorn500(w)
 		return
 	}
 	f.mu.Lock()
@@ -228,6 +241,29 @@ func (f *fakeChatKit) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// uvicorn500 answers like uvicorn after an unhandled exception: 500 text/plain, no Connection:
+// close, and then the connection is closed. To lose the race every time, it waits (up to 2 s) for
+// the client's next request on the connection and then resets it.
+func uvicorn500(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", "21")
+	w.WriteHeader(500)
+	_, _ = io.WriteString(w, "Internal Server Error")
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	conn, buf, err := rc.Hijack()
+	if err != nil {
+		panic(err)
+	}
+	_ = buf.Flush()
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = conn.Read(make([]byte, 1))
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -274,7 +310,7 @@ func (f *fakeChatKit) threadJSON(t *fThread, items []map[string]any, more bool) 
 	if items == nil {
 		items = []map[string]any{}
 	}
-	m := map[string]any{"id": t.id, "created_at": naive(t.created), "status": map[string]string{"type": "active"},
+	m := map[string]any{"id": t.id, "created_at": f.naive(t.created), "status": map[string]string{"type": "active"},
 		"metadata": map[string]any{}, "items": map[string]any{"data": items, "has_more": more}}
 	if t.title != "" {
 		m["title"] = t.title
@@ -313,7 +349,7 @@ func (f *fakeChatKit) stream(w http.ResponseWriter, t *fThread, text string, cre
 			panic(http.ErrAbortHandler)
 		}
 	}
-	now := naive(time.Now())
+	now := f.naive(time.Now())
 	if created {
 		send(map[string]any{"type": "thread.created", "thread": f.threadJSON(t, nil, false)})
 	}

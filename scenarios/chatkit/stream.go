@@ -171,6 +171,19 @@ func (c *Client) Stream(ctx context.Context, r Request, opts ...StreamOption) (*
 			}
 		}
 		s.Text = strings.Join(texts, "\n")
+		if c.Zone != nil {
+			for i := range s.Events {
+				if th := s.Events[i].Thread; th != nil {
+					th.placeTimes(c.Zone)
+				}
+				if it := s.Events[i].Item; it != nil {
+					it.placeTimes(c.Zone)
+				}
+			}
+			for i := range s.Items {
+				s.Items[i].placeTimes(c.Zone)
+			}
+		}
 	}
 	for {
 		data, err := sr.Next()
@@ -193,6 +206,7 @@ func (c *Client) Stream(ctx context.Context, r Request, opts ...StreamOption) (*
 		}
 		s.Timing.LastEvent = ev.At
 		tr.apply(ev)
+		c.learnZone(ev, start)
 		if cfg.onEvent != nil {
 			if err := cfg.onEvent(ev); err != nil {
 				cancel()
@@ -207,6 +221,20 @@ func (c *Client) Stream(ctx context.Context, r Request, opts ...StreamOption) (*
 		return s, &InBandError{Op: op, Code: e.Code, Message: e.Message, AllowRetry: e.AllowRetry}
 	}
 	return s, nil
+}
+
+// learnZone learns the server's UTC offset from the stamp of a thread or item this stream created
+// (see [Zone]); thread.updated carries an older stamp and is not used.
+func (c *Client) learnZone(ev Event, sent time.Time) {
+	if c.Zone == nil {
+		return
+	}
+	switch {
+	case ev.Type == EventThreadCreated && ev.Thread != nil:
+		c.Zone.Learn(ev.Thread.CreatedAt, sent, time.Now())
+	case (ev.Type == EventItemAdded || ev.Type == EventItemDone) && ev.Item != nil:
+		c.Zone.Learn(ev.Item.CreatedAt, sent, time.Now())
+	}
 }
 
 // firstByteReader records when the first body byte arrived.

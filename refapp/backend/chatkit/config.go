@@ -35,12 +35,33 @@ const (
 	FaultExpLeewayHour = "exp-leeway-1h"
 	// FaultLogAuthorization logs every request's Authorization header in full.
 	FaultLogAuthorization = "log-authorization"
+	// FaultNotFound500 answers a missing or foreign thread as an SDK backend without an exception
+	// handler does: 500 text/plain "Internal Server Error" without CORS headers, and then closes the
+	// keep-alive connection without Connection: close (uvicorn).
+	FaultNotFound500 = "not-found-500"
+	// FaultThreadLookupInStream resolves the thread of threads.add_user_message only after the
+	// stream started, as the SDK's process() does: a missing or foreign thread gets 200
+	// text/event-stream and then a body cut at 0 bytes.
+	FaultThreadLookupInStream = "thread-lookup-in-stream"
+)
+
+// Profiles (CHATKIT_PROFILE): how the backend behaves where the protocol leaves a choice. Not
+// fault switches: a profile is conformant.
+const (
+	// ProfileReference is the default: 404 for every request about a missing or foreign thread,
+	// RFC 3339 UTC timestamps, ids of 16 hex characters.
+	ProfileReference = "reference"
+	// ProfileSDK answers as a backend built on the official ChatKit Python SDK (with NotFoundError
+	// mapped to 404, as such apps fix it): items.list of a missing or foreign thread is an empty page,
+	// threads.delete of one is a 200 {} no-op, timestamps are naive local time (TZ decides the zone),
+	// ids are the prefix and 8 hex characters.
+	ProfileSDK = "sdk"
 )
 
 var backendFaults = []string{
 	FaultSecretMismatch, FaultNoUserScoping, FaultSkipSignatureCheck, FaultAcceptAlgNone,
 	FaultIgnoreExpiry, FaultCORSNoAuthorization, FaultSlowReply, FaultIdentityFromRequest, FaultIdentityPerConnection,
-	FaultLogAuthorization, FaultExpLeewayHour,
+	FaultLogAuthorization, FaultExpLeewayHour, FaultNotFound500, FaultThreadLookupInStream,
 }
 
 // Faults that belong to the web service; the backend ignores them without a warning.
@@ -94,6 +115,8 @@ type Config struct {
 	// NoTasks is ASSISTANT_TASKS=off: an app profile whose assistant keeps no task list (as many
 	// real ChatKit backends): task commands are plain messages. Not a fault switch.
 	NoTasks bool
+	// Profile is CHATKIT_PROFILE: ProfileReference (default) or ProfileSDK.
+	Profile string
 
 	Logger *log.Logger // nil: log.Default()
 
@@ -130,6 +153,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, []string, error) {
 		cfg.NoTasks = true
 	default:
 		return cfg, unknown, fmt.Errorf("ASSISTANT_TASKS must be on or off, got %q", v)
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("CHATKIT_PROFILE"))); v {
+	case "", ProfileReference:
+		cfg.Profile = ProfileReference
+	case ProfileSDK:
+		cfg.Profile = ProfileSDK
+	default:
+		return cfg, unknown, fmt.Errorf("CHATKIT_PROFILE must be %s or %s, got %q", ProfileReference, ProfileSDK, v)
 	}
 	if cfg.TokenMode == "" {
 		cfg.TokenMode = ModeHS256
@@ -180,6 +211,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Faults == nil {
 		c.Faults = Faults{}
+	}
+	if c.Profile == "" {
+		c.Profile = ProfileReference
 	}
 	if c.Logger == nil {
 		c.Logger = log.Default()

@@ -25,7 +25,11 @@ func (s *Server) dispatch(req *request, env envelope) {
 	case typeThreadsDelete:
 		apiErr = s.threadsDelete(req, env)
 	}
-	if apiErr != nil {
+	switch {
+	case apiErr == nil:
+	case apiErr.uvicorn:
+		writeUvicorn500(req.w)
+	default:
 		writeError(req.w, apiErr.status, apiErr.msg)
 	}
 }
@@ -42,6 +46,9 @@ func (s *Server) internal(req *request, err error) *apiError {
 // paging cursor 400, anything else 500 with a log line.
 func (s *Server) storeError(req *request, err error) *apiError {
 	switch {
+	case errors.Is(err, ErrNotFound) && s.cfg.Faults[FaultNotFound500]:
+		s.cfg.Logger.Printf("unhandled NotFoundError in %s for user %s: thread not found", logSafe(req.typ), logSafe(req.user))
+		return &apiError{status: http.StatusInternalServerError, msg: "Internal Server Error", uvicorn: true}
 	case errors.Is(err, ErrNotFound):
 		return errThreadNotFound
 	case errors.Is(err, errBadCursor):
@@ -100,8 +107,16 @@ func (s *Server) addUserMessage(req *request, env envelope) *apiError {
 		return e
 	}
 	ctx := req.r.Context()
+	var st *stream
+	if s.cfg.Faults[FaultThreadLookupInStream] {
+		st = startStream(req.w) // as the SDK's process(): the stream starts, then the thread is loaded
+	}
 	// The thread is loaded (and owned) before any stream byte, so a foreign or missing thread is a 404.
 	th, err := s.store.GetThread(ctx, req.user, threadID)
+	if err != nil && st != nil {
+		s.cfg.Logger.Printf("stream aborted in %s for user %s: thread not found", logSafe(req.typ), logSafe(req.user))
+		panic(http.ErrAbortHandler) // the connection is cut: 0 body bytes, no error event
+	}
 	if err != nil {
 		return s.storeError(req, err)
 	}
@@ -116,7 +131,10 @@ func (s *Server) addUserMessage(req *request, env envelope) *apiError {
 	if err := s.store.AddItem(ctx, req.user, item); err != nil {
 		return s.internal(req, err)
 	}
-	s.respond(req, startStream(req.w), th, item, prevText)
+	if st == nil {
+		st = startStream(req.w)
+	}
+	s.respond(req, st, th, item, prevText)
 	return nil
 }
 
@@ -292,6 +310,11 @@ func (s *Server) itemsList(req *request, env envelope) *apiError {
 	}
 	ctx := req.r.Context()
 	th, err := s.store.GetThread(ctx, s.readOwner(req), threadID)
+	if errors.Is(err, ErrNotFound) && s.cfg.Profile == ProfileSDK {
+		// The SDK's store answers a thread it cannot see with an empty page (it never loads it).
+		writeJSON(req.w, http.StatusOK, Page[Item]{Data: []Item{}})
+		return nil
+	}
 	if err != nil {
 		return s.storeError(req, err)
 	}
@@ -341,6 +364,9 @@ func (s *Server) threadsDelete(req *request, env envelope) *apiError {
 		return e
 	}
 	err := s.store.DeleteThread(req.r.Context(), req.user, threadID)
+	if errors.Is(err, ErrNotFound) && s.cfg.Profile == ProfileSDK {
+		err = nil // the SDK's delete_thread of a thread the caller cannot see does nothing
+	}
 	if err != nil {
 		return s.storeError(req, err)
 	}

@@ -6,31 +6,49 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
 // Wire shapes follow the ChatKit Python SDK serialisation (exclude_none, snake_case): optional
 // nulls are left out, empty lists and objects are kept. Field order mirrors the SDK output.
 
-// newID returns prefix + "_" + 16 hex characters (64 random bits).
+// sdkWire switches the wire forms of ids and timestamps to the SDK's (ProfileSDK). It is set by New;
+// one process serves one profile (tests that set it do not run in parallel).
+var sdkWire atomic.Bool
+
+// newID returns prefix + "_" + 16 hex characters (64 random bits), or 8 in the SDK profile (as the
+// SDK's uuid4().hex[:8]).
 func newID(prefix string) string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	return prefix + "_" + hex.EncodeToString(b[:])
+	n := len(b)
+	if sdkWire.Load() {
+		n = 4
+	}
+	return prefix + "_" + hex.EncodeToString(b[:n])
 }
 
 // now returns the current time in UTC truncated to microseconds, which is what Postgres stores,
 // so a streamed timestamp equals the one read back later.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// Timestamp is written as RFC 3339 UTC with up to 6 fractional digits ("2026-05-20T10:15:30.123456Z").
+// Timestamp is written as RFC 3339 UTC with up to 6 fractional digits ("2026-05-20T10:15:30.123456Z"),
+// or in the SDK profile as naive local time without a zone ("2026-05-20T15:45:30.123456", the SDK's
+// datetime.now()), the fraction left out when it is zero.
 type Timestamp time.Time
 
-const timestampLayout = "2006-01-02T15:04:05.999999Z07:00"
+const (
+	timestampLayout = "2006-01-02T15:04:05.999999Z07:00"
+	naiveLayout     = "2006-01-02T15:04:05.999999"
+)
 
 func (t Timestamp) MarshalJSON() ([]byte, error) {
+	if sdkWire.Load() {
+		return json.Marshal(time.Time(t).Local().Format(naiveLayout))
+	}
 	return json.Marshal(time.Time(t).UTC().Format(timestampLayout))
 }
 

@@ -101,6 +101,9 @@ func TestWithPostgres(t *testing.T) {
 		{"fault accept-alg-none reads another user's data", testFaultAlgNoneData},
 		{"fault slow-reply", testFaultSlowReply},
 		{"fault slow-reply honours cancellation", testFaultSlowReplyCancel},
+		{"profile sdk", testSDKProfile},
+		{"fault not-found-500", testFaultNotFound500},
+		{"fault thread-lookup-in-stream", testFaultThreadLookupInStream},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, store) })

@@ -13,6 +13,8 @@ import (
 type apiError struct {
 	status int
 	msg    string
+	// uvicorn answers the way writeUvicorn500 does (the not-found-500 fault).
+	uvicorn bool
 }
 
 func badRequest(format string, args ...any) *apiError {

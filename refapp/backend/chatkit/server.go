@@ -35,6 +35,7 @@ func New(cfg Config, store *Store) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: store, verify: newVerifier(cfg)}
+	sdkWire.Store(cfg.Profile == ProfileSDK)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/chatkit", s.handleChatKit)
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
@@ -285,4 +286,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// writeUvicorn500 answers as FastAPI under uvicorn does for an unhandled exception (the
+// not-found-500 fault): 500 text/plain, no CORS headers, no Connection: close, and then the
+// connection is closed.
+func writeUvicorn500(w http.ResponseWriter) {
+	h := w.Header()
+	h.Del("Access-Control-Allow-Origin")
+	h.Del("Vary")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", "21")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte("Internal Server Error"))
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	if conn, _, err := rc.Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
