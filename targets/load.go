@@ -141,6 +141,9 @@ func (t *Target) defaults() {
 	if t.App.BetterAuth == "" {
 		t.App.BetterAuth = DefaultBetterAuth
 	}
+	if t.App.NotFound == "" {
+		t.App.NotFound = NotFoundProtocol
+	}
 	switch strings.ToLower(strings.TrimSpace(t.App.ClientIPHeader)) {
 	case "":
 		t.App.ClientIPHeader = DefaultClientIPHeader
@@ -300,6 +303,9 @@ func (t *Target) validate() Errors {
 	if !slices.Contains(BetterAuthVersions, t.App.BetterAuth) {
 		add("app.better_auth", "%q is not a Better Auth line the suites know; known: %s (use the major.minor of the app's better-auth)",
 			t.App.BetterAuth, strings.Join(BetterAuthVersions, ", "))
+	}
+	if !slices.Contains(NotFoundValues, t.App.NotFound) {
+		add("app.not_found", "%q: want %s", t.App.NotFound, strings.Join(NotFoundValues, " or "))
 	}
 	for _, f := range sortedKeys(t.App.Features) {
 		if _, ok := Features[f]; !ok {

@@ -368,3 +368,15 @@ func TestLoad_LogsAreForURLServicesOnly(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "give exactly one of file")
 }
+
+func TestLoad_NotFoundDefaultsToTheProtocolAndMustBeKnown(t *testing.T) {
+	tg, err := parse(t, minimal, "")
+	require.NoError(t, err)
+	assert.Equal(t, NotFoundProtocol, tg.App.NotFound)
+	tg, err = parse(t, strings.Replace(minimal, "features:", "not_found: \"404\"\n  features:", 1), "")
+	require.NoError(t, err)
+	assert.Equal(t, NotFound404, tg.App.NotFound)
+	_, err = parse(t, strings.Replace(minimal, "features:", "not_found: 403\n  features:", 1), "")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `app.not_found: "403": want protocol or 404`)
+}

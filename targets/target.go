@@ -148,7 +148,23 @@ type AppSpec struct {
 	BetterAuth string `yaml:"better_auth"`
 	// Forms describes sign-up and login forms that are more than name, email and password.
 	Forms FormsSpec `yaml:"forms"`
+	// NotFound is how the ChatKit backend must answer a request about a thread the caller cannot
+	// see (missing, deleted or another user's): NotFoundProtocol (default) or NotFound404.
+	NotFound string `yaml:"not_found"`
 }
+
+// app.not_found values.
+const (
+	// NotFoundProtocol accepts every answer the ChatKit protocol allows, as the official SDK gives
+	// them: items.list may answer an empty page and threads.delete a 2xx no-op (404 is preferred and
+	// each such answer is noted in the summary); every other request must be refused.
+	NotFoundProtocol = "protocol"
+	// NotFound404 requires 404 for every such request (the reference app).
+	NotFound404 = "404"
+)
+
+// NotFoundValues are the values app.not_found takes.
+var NotFoundValues = []string{NotFoundProtocol, NotFound404}
 
 // FormsSpec is app.forms.
 type FormsSpec struct {

@@ -220,3 +220,29 @@ func TestBaseline_KnownFailuresPassNewOnesFailAndFixedOnesMustBeRemoved(t *testi
 		}
 	}
 }
+
+func TestSummary_NotesAreListedOncePerTest(t *testing.T) {
+	name := "TestIsolation_UserBCannotReachUserAsThread/case=items.list"
+	r, err := Parse("e2e-hs256.json", strings.NewReader(stream(
+		Event{Action: "run", Package: pkg, Test: name},
+		out(name, "    api_isolation_test.go:9: "+NotePrefix+"items.list answered 200 with an empty page; 404 is preferred"),
+		out(name, "    api_isolation_test.go:9: "+NotePrefix+"items.list answered 200 with an empty page; 404 is preferred"),
+		out(name, "    api_isolation_test.go:12: an ordinary log line"),
+		Event{Action: "pass", Package: pkg, Test: name},
+		Event{Action: "pass", Package: pkg},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Summary{Runs: []*Run{r}}
+	notes := s.Notes()
+	if len(notes) != 1 || notes[0].Test != name || notes[0].Text != "items.list answered 200 with an empty page; 404 is preferred" {
+		t.Fatalf("notes = %+v", notes)
+	}
+	if md := s.Markdown(); !strings.Contains(md, "### Notes") || !strings.Contains(md, "404 is preferred") {
+		t.Errorf("the note is not in the summary:\n%s", md)
+	}
+	if empty := (&Summary{}).Notes(); len(empty) != 0 {
+		t.Errorf("notes of no run = %v", empty)
+	}
+}

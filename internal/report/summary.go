@@ -141,6 +141,37 @@ func (s *Summary) Skipped() []SkippedTest {
 	return out
 }
 
+// NotePrefix starts a test's log line that the summary lists under "Notes": an answer the suites
+// accept as conformant although another is preferred (e.g. an empty page where 404 is preferred).
+const NotePrefix = "authflow note: "
+
+// Note is one such line of a test.
+type Note struct {
+	Run, Test, Text string
+}
+
+// Notes lists the notes of every run, each distinct text once per run and test.
+func (s *Summary) Notes() []Note {
+	var out []Note
+	seen := map[Note]bool{}
+	for _, r := range s.Runs {
+		for _, t := range r.Tests {
+			for _, l := range t.Output {
+				_, text, ok := strings.Cut(l, NotePrefix)
+				if !ok {
+					continue
+				}
+				n := Note{Run: RunName(r.Source), Test: t.Name, Text: OneLine(text)}
+				if !seen[n] {
+					seen[n] = true
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Problems lists run-level problems (no test ran, the stack did not start, a build failure).
 func (s *Summary) Problems() []string {
 	var out []string
@@ -271,6 +302,17 @@ func (s *Summary) Markdown() string {
 				break
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", k.Run, k.Test, cell(k.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if notes := s.Notes(); len(notes) > 0 {
+		b.WriteString("### Notes (accepted, but not the preferred answer)\n\n| run | test | note |\n|---|---|---|\n")
+		for i, n := range notes {
+			if i == MaxListed {
+				fmt.Fprintf(&b, "| | ... and %d more | |\n", len(notes)-MaxListed)
+				break
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", n.Run, n.Test, cell(n.Text))
 		}
 		b.WriteString("\n")
 	}

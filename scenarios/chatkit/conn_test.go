@@ -125,3 +125,35 @@ func TestZone_LearnsOnlyQuarterHourOffsets(t *testing.T) {
 	z := &chatkit.Zone{}
 	assert.False(t, z.Learn(chatkit.Time{Time: sent}, sent, sent), "an RFC 3339 time teaches nothing")
 }
+
+// TestClassifyRefusal tells apart the ways a streaming request for a missing thread is answered.
+func TestClassifyRefusal(t *testing.T) {
+	ctx := context.Background()
+	f, c := setup(t)
+	for _, tc := range []struct {
+		mode string
+		kind chatkit.RefusalKind
+		says string
+	}{
+		{"", chatkit.RefusedByStatus, "HTTP 404 before any stream byte"},
+		{"sdk-missing-thread", chatkit.StreamCut, "the body was cut after 0 byte(s) and 0 event(s), with no error event: " +
+			"the backend resolves the thread only inside the stream"},
+		{"in-band-refusal", chatkit.RefusedInBand, `in-band error event (code "stream.error")`},
+	} {
+		f.mode = tc.mode
+		r := chatkit.ClassifyRefusal(c.AddUserMessage(ctx, "thr_00000000", "hello?"))
+		assert.Equal(t, tc.kind, r.Kind, "mode %q: %s", tc.mode, r)
+		assert.Contains(t, r.String(), tc.says, "mode %q", tc.mode)
+	}
+	f.mode = "sdk-missing-thread"
+	assert.Contains(t, chatkit.ClassifyRefusal(c.AddUserMessage(ctx, "thr_00000000", "x")).String(),
+		"resolve and authorize the thread before calling process(), and answer 404 before any stream byte", "the message names the fix")
+
+	f.mode = ""
+	s, err := c.CreateThread(ctx, "hello")
+	require.NoError(t, err)
+	r := chatkit.ClassifyRefusal(c.AddUserMessage(ctx, s.ThreadID, "more"))
+	assert.Equal(t, chatkit.Served, r.Kind, "%s", r)
+	r = chatkit.ClassifyRefusal(nil, context.DeadlineExceeded)
+	assert.Equal(t, chatkit.NoAnswer, r.Kind)
+}

@@ -31,6 +31,7 @@ type fakeChatKit struct {
 	//   error-event         send an in-band error event instead of a reply
 	//   json-for-stream     answer 200 application/json
 	//   sdk-missing-thread  on an unknown thread, send 200 SSE headers then abort
+	//   in-band-refusal     on an unknown thread, send 200 SSE with only an error event
 	//   fancy-framing       CRLF, event:/id: lines, comments, data: without space
 	mode string
 	// loc is the server's local zone for its naive timestamps (nil: UTC).
@@ -176,6 +177,11 @@ func (f *fakeChatKit) serve(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(200)
 				w.(http.Flusher).Flush()
 				panic(http.ErrAbortHandler)
+			}
+			if f.mode == "in-band-refusal" {
+				w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+				_, _ = io.WriteString(w, `data: {"type":"error","code":"stream.error","allow_retry":false}`+"\n\n")
+				return
 			}
 			jsonError(w, 404, "Thread not found")
 			return

@@ -42,7 +42,9 @@ type Stream struct {
 	// AssistantDone reports that an assistant message reached thread.item.done: the
 	// reply is semantically complete (the protocol has no end-of-stream marker).
 	AssistantDone bool
-	Timing        Timing
+	// Bytes is how many body bytes arrived.
+	Bytes  int
+	Timing Timing
 }
 
 // Types returns the event types in order, for assertions on the event sequence.
@@ -158,6 +160,7 @@ func (c *Client) Stream(ctx context.Context, r Request, opts ...StreamOption) (*
 	tr := newTranscript()
 	finish := func() {
 		s.Timing.FirstByte = fb.at()
+		s.Bytes = fb.bytes()
 		s.Timing.Total = time.Since(start)
 		s.ThreadID = tr.threadID
 		s.Items = tr.final()
@@ -243,12 +246,14 @@ type firstByteReader struct {
 	start time.Time
 	mu    sync.Mutex
 	first time.Duration
+	n     int
 }
 
 func (f *firstByteReader) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
 	if n > 0 {
 		f.mu.Lock()
+		f.n += n
 		if f.first == 0 {
 			f.first = time.Since(f.start)
 		}
@@ -261,4 +266,10 @@ func (f *firstByteReader) at() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.first
+}
+
+func (f *firstByteReader) bytes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
 }
