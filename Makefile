@@ -34,12 +34,15 @@ e2e: setup
 	  -go-exit $$gorc -o $(ART)/summary.md $$junits $$runs
 
 # The e2e suite against the reference app's profiles, which behave like real apps (switched by the
-# app's env, see targets/README.md): each target in PROFILES once, in hs256, with its reports under
-# artifacts/profiles/<name>/.
+# app's env, see targets/README.md): each target in PROFILES once, in hs256, and each target in
+# PROFILES_ALL_MODES in both token modes (the SDK-like backend verifies both kinds of token), with its
+# reports under artifacts/profiles/<name>/.
 PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml targets/reference-ba14.yaml targets/reference-process.yaml
+PROFILES_ALL_MODES ?= targets/reference-sdk.yaml
 e2e-profiles: setup
-	@rc=0; for f in $(PROFILES); do n=$$(basename $$f .yaml); echo "=== e2e against $$f"; \
-	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES=hs256 ART=$(ART)/profiles/$$n || rc=1; \
+	@rc=0; for f in $(PROFILES) $(PROFILES_ALL_MODES); do n=$$(basename $$f .yaml); m=hs256; \
+	  case " $(PROFILES_ALL_MODES) " in *" $$f "*) m="hs256 jwks";; esac; echo "=== e2e against $$f ($$m)"; \
+	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES="$$m" ART=$(ART)/profiles/$$n || rc=1; \
 	done; exit $$rc
 
 # Unit and component tests: everything but the e2e suites. The browser package runs on its own after

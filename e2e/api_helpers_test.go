@@ -4,8 +4,6 @@ package e2e
 // either mode, the session cookie, percentiles, and thread ids that exist nowhere.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -80,17 +78,8 @@ func apiNumericClaim(claims map[string]any, name string) (time.Time, bool) {
 	return time.Unix(int64(v), 0), true
 }
 
-// apiMissingThreadID returns an id shaped like like (same prefix and length) that names no thread.
-func apiMissingThreadID(like string) string {
-	prefix := ""
-	if i := strings.LastIndex(like, "_"); i >= 0 {
-		prefix = like[:i+1]
-	}
-	n := max(len(like)-len(prefix), 16)
-	b := make([]byte, (n+1)/2)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)[:n]
-}
+// apiMissingThreadID returns an id of the shape of like (an id the server issued) that names no thread.
+func apiMissingThreadID(like string) string { return chatkit.MissingID(like) }
 
 // apiPercentile returns the p-th percentile (0 < p <= 100, nearest rank) of ds.
 func apiPercentile(ds []time.Duration, p float64) time.Duration {

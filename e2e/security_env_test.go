@@ -232,6 +232,10 @@ func secJudgeRejected(name string, r *chatkit.RawResponse, err error, tok fixtur
 		o.Problems = append(o.Problems, fmt.Sprintf("the answer was cut: %v", err))
 	}
 	switch {
+	case r.Status >= 200 && r.Status < 300 && r.EventStream && secRefusedInStream(r) != "":
+		// Not served, but refused only after the stream started (a backend that authenticates inside it).
+		o.Problems = append(o.Problems, secRefusedInStream(r)+"; authenticate before any stream byte and answer 401")
+		return o
 	case r.Status >= 200 && r.Status < 300:
 		o.Accepted = true
 		what := "answered"
@@ -282,6 +286,25 @@ func secJudgeRejected(name string, r *chatkit.RawResponse, err error, tok fixtur
 		o.Problems = append(o.Problems, fmt.Sprintf("the rejection took %s (> %s): slow work on attacker input", o.Took.Round(time.Millisecond), secMaxRejectTime))
 	}
 	return o
+}
+
+// secRefusedInStream describes a 2xx event stream that carried no item: an in-band error event, or a
+// body cut or ended with no event at all ("" when the stream carried items, i.e. served the request).
+func secRefusedInStream(r *chatkit.RawResponse) string {
+	evs, _ := chatkit.ParseEvents(r.Body)
+	var errCode string
+	for _, e := range evs {
+		switch {
+		case e.Item != nil || e.Thread != nil:
+			return ""
+		case e.Type == chatkit.EventError && errCode == "":
+			errCode = e.Code
+		}
+	}
+	if errCode != "" {
+		return fmt.Sprintf("refused in-band: %d text/event-stream with an error event (code %q) and no item", r.Status, errCode)
+	}
+	return fmt.Sprintf("stream cut after %d: text/event-stream, then %d byte(s) and %d event(s), with no item and no error event", r.Status, len(r.Body), len(evs))
 }
 
 // secJudgeAccepted checks an accepted request: 200 and, for the stream, a thread.created event.

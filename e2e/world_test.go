@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -35,6 +36,9 @@ type World struct {
 	T      *targets.Rendered
 	DB     *dbprobe.DB
 	Secret fixtures.Secret
+	// Zone is the ChatKit server's UTC offset for naive timestamps, learned by the first stream of any
+	// of the world's ChatKit clients and shared by all of them.
+	Zone *chatkit.Zone
 
 	mu       sync.Mutex
 	personas map[string]*Actor
@@ -57,7 +61,8 @@ func newWorld(env *stack.Env) (*World, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the database probe: %w", err)
 	}
-	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), personas: map[string]*Actor{}}, nil
+	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{},
+		personas: map[string]*Actor{}}, nil
 }
 
 // OnClose registers f to run at teardown, before the stack is removed (last registered runs first):
@@ -122,7 +127,15 @@ func (w *World) ClientAddrHeader(addr string) http.Header {
 
 // ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
 func (w *World) ChatKit(tok fixtures.Secret) *chatkit.Client {
-	return &chatkit.Client{URL: w.T.App.ChatKitURL, Token: chatkit.StaticToken(tok)}
+	return w.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(tok)})
+}
+
+// ChatKitClient completes c for the target: its ChatKit URL, the world's shared Zone, and the run's
+// log for what the client does on its own (retiring a connection after a 5xx).
+func (w *World) ChatKitClient(c chatkit.Client) *chatkit.Client {
+	c.URL, c.Zone = w.T.App.ChatKitURL, w.Zone
+	c.Log = func(s string) { fmt.Fprintln(os.Stderr, "authflow:", s) }
+	return &c
 }
 
 // NewActor signs a brand-new user up over HTTP and fetches a token: for tests that change the user's
@@ -170,7 +183,7 @@ func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*
 	if err != nil {
 		return nil, fmt.Errorf("token after sign-up: %w", err)
 	}
-	ck := &chatkit.Client{URL: w.T.App.ChatKitURL, Token: refreshingToken(c, tok, tokenExpiry(tr)), Header: w.ClientAddrHeader(p.ClientAddr)}
+	ck := w.ChatKitClient(chatkit.Client{Token: refreshingToken(c, tok, tokenExpiry(tr)), Header: w.ClientAddrHeader(p.ClientAddr)})
 	return &Actor{Persona: p, Auth: c, User: u, Token: tok, ChatKit: ck}, nil
 }
 

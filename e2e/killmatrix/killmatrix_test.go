@@ -103,6 +103,7 @@ func TestKillMatrix(t *testing.T) {
 			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f))})
 			var r row
 			t.Run(c.Label, func(t *testing.T) {
+				requireExistingTests(t, f, all)
 				c.run(t, art)
 				r = checkFault(t, f, c)
 			})
@@ -116,11 +117,7 @@ func TestKillMatrix(t *testing.T) {
 			c := &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))}
 			var r row
 			t.Run(c.Label, func(t *testing.T) {
-				for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
-					if !matchesAny(topLevel(e), all) {
-						t.Errorf("fault %s: the expectation names %s, but the e2e suite has no such test (not written yet, or renamed?)", f.Name, e)
-					}
-				}
+				requireExistingTests(t, f, all)
 				c.run(t, art)
 				r = checkFault(t, f, c)
 			})
@@ -131,6 +128,15 @@ func TestKillMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("kill matrix: %d child runs in %s", len(rows), time.Since(start).Round(time.Second))
+}
+
+// requireExistingTests fails when an expectation of f names a test the e2e suite does not have.
+func requireExistingTests(t *testing.T, f fault, all []string) {
+	for _, e := range append(slices.Clone(f.MustFail), f.MustPass...) {
+		if !matchesAny(topLevel(e), all) {
+			t.Errorf("fault %s: the expectation names %s, but the e2e suite has no such test (not written yet, or renamed?)", f.Name, e)
+		}
+	}
 }
 
 // selection is what runs for a fault: the top-level tests of its expectations plus the smoke set.
@@ -205,6 +211,30 @@ func checkLeaks(t *testing.T, c *child) {
 	}
 }
 
+// findText returns where (the output stream, or an artifact file) the child's output or artifacts
+// contain text, or "".
+func findText(t *testing.T, c *child, text string) string {
+	if b, err := os.ReadFile(c.JSONFile); err != nil {
+		t.Errorf("read %s: %v", c.JSONFile, err)
+	} else if strings.Contains(string(b), text) {
+		return "the go test output (" + c.JSONFile + ")"
+	}
+	found := ""
+	err := filepath.WalkDir(c.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found != "" {
+			return err
+		}
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), text) {
+			found = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("search %s: %v", c.Dir, err)
+	}
+	return found
+}
+
 // checkFault requires that the fault is killed by the declared tests and leaves the declared ones
 // green; it returns the table row.
 func checkFault(t *testing.T, f fault, c *child) row {
@@ -242,8 +272,17 @@ func checkFault(t *testing.T, f fault, c *child) row {
 			t.Errorf("fault %s is no longer caught by %s (mode %s): %s", f.Name, e, c.Mode, outcome(r, re))
 			continue
 		}
+		msg := r.FailureMessage(hit)
+		if f.MustSay != "" && !strings.Contains(msg, f.MustSay) {
+			t.Errorf("fault %s: %s fails, but its message (as the summary shows it) does not name the fix %q: %s", f.Name, hit, f.MustSay, msg)
+		}
 		if rw.Message == "" {
-			rw.Message = r.FailureMessage(hit)
+			rw.Message = msg
+		}
+	}
+	if f.MustNotSay != "" {
+		if where := findText(t, c, f.MustNotSay); where != "" {
+			t.Errorf("fault %s (mode %s): %q appears in %s: a misleading error where the cause must be named", f.Name, c.Mode, f.MustNotSay, where)
 		}
 	}
 	for _, e := range f.MustPass {
@@ -443,8 +482,8 @@ func TestKillMatrix_DeclaresEveryFaultSwitch(t *testing.T) {
 		if _, ok := readme[f.Name]; !ok {
 			t.Errorf("fault %s is declared here but refapp/README.md has no such fault switch", f.Name)
 		}
-		if len(f.Modes) == 0 || (len(f.MustFail) == 0 && f.MustReport == "") {
-			t.Errorf("fault %s: declare the modes it applies to and at least one test it must fail (or the run report that must name it)", f.Name)
+		if len(f.Modes)+len(f.Profiles) == 0 || (len(f.MustFail) == 0 && f.MustReport == "") {
+			t.Errorf("fault %s: declare the modes (or profiles) it applies to and at least one test it must fail (or the run report that must name it)", f.Name)
 		}
 		for _, m := range f.Modes {
 			if m != hs256 && m != jwks {

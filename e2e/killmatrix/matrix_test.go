@@ -25,9 +25,16 @@ type fault struct {
 	// FirstFailure, when set, must match (anchored regexp) the first failure of the run summary, whose
 	// message must contain FirstMessage: the summary names the cause before what it breaks.
 	FirstFailure, FirstMessage string
+	// MustSay, when set, must appear in the failure message (as the run summary shows it, one line)
+	// of every MustFail test: the message names the fix.
+	MustSay string
+	// MustNotSay must appear nowhere in the child's output or artifacts (e.g. "connection reset by
+	// peer": a misleading transport error where the harness must show the real cause).
+	MustNotSay string
 	// Profiles are further target files (relative to the module root) of the reference app in
 	// another profile that the fault also runs against, in hs256, each after a clean run of its own:
-	// the gate must hold where the app behaves like a real one (rate limits on).
+	// the gate must hold where the app behaves like a real one (rate limits on). A fault without
+	// Modes runs only against its profiles.
 	Profiles []string
 }
 
@@ -95,6 +102,30 @@ var faults = []fault{
 		},
 		Profiles: []string{"targets/reference-process.yaml"}, // the backend as a host process
 
+	},
+	{
+		// The official ChatKit SDK's unmapped NotFoundError, against the SDK-like profile.
+		Name: "not-found-500",
+		MustFail: []string{
+			"TestIsolation_UserBCannotReachUserAsThread/case=get_by_id",
+			"TestIsolation_UserBCannotReachUserAsThread/case=update",
+			"TestChatKit_DeleteRemovesTheThread/case=get-by-id",
+		},
+		MustSay:    "map the ChatKit SDK's NotFoundError to 404",
+		MustNotSay: "connection reset by peer",
+		Profiles:   []string{"targets/reference-sdk.yaml"},
+	},
+	{
+		// The SDK's process() loading the thread inside the stream, against the SDK-like profile.
+		Name: "thread-lookup-in-stream",
+		MustFail: []string{
+			"TestIsolation_UserBCannotReachUserAsThread/case=add_user_message",
+			"TestIsolation_ForeignAndMissingThreadIDsAnswerAlike/case=threads.add_user_message",
+			"TestChatKit_DeleteRemovesTheThread/case=add-user-message",
+		},
+		MustSay:    "resolve and authorize the thread before calling process()",
+		MustNotSay: "connection reset by peer",
+		Profiles:   []string{"targets/reference-sdk.yaml"},
 	},
 	{
 		Name:  "skip-signature-check",

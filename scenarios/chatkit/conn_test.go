@@ -113,7 +113,7 @@ func TestZone_LearnsOnlyQuarterHourOffsets(t *testing.T) {
 		{-5*time.Hour + 300*time.Millisecond, -5 * time.Hour, true},
 		{5*time.Hour + 45*time.Minute + time.Second, 5*time.Hour + 45*time.Minute, true},
 		{time.Second, 0, true},
-		{7 * time.Minute, 0, false},           // fits no quarter hour within 5 minutes
+		{7 * time.Minute, 0, false},            // fits no quarter hour within 5 minutes
 		{15*time.Hour + time.Second, 0, false}, // no zone is that far east
 	} {
 		z := &chatkit.Zone{}
@@ -136,8 +136,8 @@ func TestClassifyRefusal(t *testing.T) {
 		says string
 	}{
 		{"", chatkit.RefusedByStatus, "HTTP 404 before any stream byte"},
-		{"sdk-missing-thread", chatkit.StreamCut, "the body was cut after 0 byte(s) and 0 event(s), with no error event: " +
-			"the backend resolves the thread only inside the stream"},
+		{"sdk-missing-thread", chatkit.StreamCut, "200 stream cut at 0 bytes (0 events), no error event: " +
+			"resolve and authorize the thread before calling process()"},
 		{"in-band-refusal", chatkit.RefusedInBand, `in-band error event (code "stream.error")`},
 	} {
 		f.mode = tc.mode
@@ -147,7 +147,7 @@ func TestClassifyRefusal(t *testing.T) {
 	}
 	f.mode = "sdk-missing-thread"
 	assert.Contains(t, chatkit.ClassifyRefusal(c.AddUserMessage(ctx, "thr_00000000", "x")).String(),
-		"resolve and authorize the thread before calling process(), and answer 404 before any stream byte", "the message names the fix")
+		"resolve and authorize the thread before calling process() and answer 404 before any stream byte", "the message names the fix")
 
 	f.mode = ""
 	s, err := c.CreateThread(ctx, "hello")

@@ -70,16 +70,16 @@ func (r Refusal) String() string {
 	case RefusedByStatus:
 		return fmt.Sprintf("HTTP %d before any stream byte", r.Status)
 	case RefusedInBand:
-		return fmt.Sprintf("HTTP %d text/event-stream, then an in-band error event (code %q) after %d event(s): the refusal "+
-			"comes only after the stream started; answer 404 before any stream byte instead", r.Status, r.Code, r.Events)
+		return fmt.Sprintf("HTTP %d text/event-stream, then an in-band error event (code %q) after %d event(s): answer 404 "+
+			"before any stream byte instead (the refusal came only after the stream started)", r.Status, r.Code, r.Events)
 	case StreamCut:
 		how := "ended"
 		if r.Cut {
 			how = "cut"
 		}
-		return fmt.Sprintf("HTTP %d text/event-stream, then the body was %s after %d byte(s) and %d event(s), with no error event: "+
-			"the backend resolves the thread only inside the stream (as the ChatKit SDK's process() does); resolve and authorize "+
-			"the thread before calling process(), and answer 404 before any stream byte", r.Status, how, r.Bytes, r.Events)
+		return fmt.Sprintf("%d stream %s at %d bytes (%d events), no error event: resolve and authorize the thread before "+
+			"calling process() and answer 404 before any stream byte (the ChatKit SDK's process() loads the thread only inside "+
+			"the stream)", r.Status, how, r.Bytes, r.Events)
 	case Served:
 		return fmt.Sprintf("HTTP %d with a stream of %d event(s) that carried items or a reply: the request was served, not refused", r.Status, r.Events)
 	default:
