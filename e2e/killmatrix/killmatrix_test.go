@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,10 +24,16 @@ type row struct {
 	Failed              []string
 	Message             string
 	Took                time.Duration
+	order               int
 }
 
 // TestKillMatrix runs the clean stack once per token mode, then every fault in each of its modes, and
 // writes the kill table.
+//
+// Children whose selection has browser tests (and the clean runs, the union of all selections) run
+// one at a time, first; the others then run in parallel (go test -parallel, GOMAXPROCS by default):
+// a stack that starts creates a network and veths, and Chromium aborts in-flight requests of a
+// browser running beside it (net::ERR_NETWORK_CHANGED), while API-only children do not mind.
 func TestKillMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts one stack per fault and mode")
@@ -41,14 +48,38 @@ func TestKillMatrix(t *testing.T) {
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var rows []row
-	defer func() {
+	var (
+		mu   sync.Mutex
+		rows []row // indexed by declaration order, so the table reads the same whatever ran first
+		seq  int
+	)
+	t.Cleanup(func() { // after every subtest, the parallel ones included
+		mu.Lock()
+		defer mu.Unlock()
+		slices.SortStableFunc(rows, func(a, b row) int { return a.order - b.order })
 		md := table(rows, time.Since(start))
 		t.Logf("kill table:\n%s", md)
+		t.Logf("kill matrix: %d child runs in %s", len(rows), time.Since(start).Round(time.Second))
 		if err := os.WriteFile(filepath.Join(artifactsDir(t), "kill-matrix.md"), []byte(md), 0o644); err != nil {
 			t.Error(err)
 		}
-	}()
+	})
+	// run runs c as a subtest and adds the row body makes of it (not run: filtered out by -run).
+	run := func(c *child, body func(t *testing.T) row) {
+		seq++
+		order := seq
+		parallel := !selectsBrowser(c.Run, all)
+		t.Run(c.Label, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
+			r := body(t)
+			r.order = order
+			mu.Lock()
+			rows = append(rows, r)
+			mu.Unlock()
+		})
+	}
 
 	for _, mode := range both {
 		var sel []string
@@ -61,13 +92,11 @@ func TestKillMatrix(t *testing.T) {
 			continue
 		}
 		c := &child{Label: "clean,mode=" + mode, Mode: mode, Run: runPattern(sel)}
-		t.Run(c.Label, func(t *testing.T) {
+		run(c, func(t *testing.T) row {
 			c.run(t, art)
 			checkClean(t, c)
+			return cleanRow(c)
 		})
-		if c.Result != nil { // nil: filtered out by -run
-			rows = append(rows, cleanRow(c))
-		}
 	}
 
 	// The profiles: a clean run of the union of their faults' selections, in hs256.
@@ -87,47 +116,48 @@ func TestKillMatrix(t *testing.T) {
 			}
 		}
 		c := profileChild(t, p, &child{Label: "clean,mode=" + hs256, Mode: hs256, Run: runPattern(sel)})
-		t.Run(c.Label, func(t *testing.T) {
+		run(c, func(t *testing.T) row {
 			c.run(t, art)
 			checkClean(t, c)
-		})
-		if c.Result != nil {
 			r := cleanRow(c)
 			r.Mode = c.Mode + " (" + profileName(p) + ")"
-			rows = append(rows, r)
-		}
+			return r
+		})
 	}
 
 	for _, f := range faults {
 		for _, p := range f.Profiles {
 			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f))})
-			var r row
-			t.Run(c.Label, func(t *testing.T) {
+			run(c, func(t *testing.T) row {
 				requireExistingTests(t, f, all)
 				c.run(t, art)
-				r = checkFault(t, f, c)
-			})
-			if c.Result != nil {
+				r := checkFault(t, f, c)
 				r.Models = models[f.Name]
 				r.Mode = c.Mode + " (" + profileName(p) + ")"
-				rows = append(rows, r)
-			}
+				return r
+			})
 		}
 		for _, mode := range f.Modes {
 			c := &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))}
-			var r row
-			t.Run(c.Label, func(t *testing.T) {
+			run(c, func(t *testing.T) row {
 				requireExistingTests(t, f, all)
 				c.run(t, art)
-				r = checkFault(t, f, c)
-			})
-			if c.Result != nil {
+				r := checkFault(t, f, c)
 				r.Models = models[f.Name]
-				rows = append(rows, r)
-			}
+				return r
+			})
 		}
 	}
-	t.Logf("kill matrix: %d child runs in %s", len(rows), time.Since(start).Round(time.Second))
+}
+
+// selectsBrowser reports whether a child's -test.run pattern selects a browser test of the suite
+// (all: its top-level test names).
+func selectsBrowser(run string, all []string) bool {
+	re, err := regexp.Compile(run)
+	if err != nil {
+		return true // the child will report the bad pattern; run it alone
+	}
+	return slices.ContainsFunc(all, func(n string) bool { return strings.HasPrefix(n, "TestBrowser") && re.MatchString(n) })
 }
 
 // requireExistingTests fails when an expectation of f names a test the e2e suite does not have.
@@ -531,4 +561,19 @@ func profileChild(t *testing.T, p string, c *child) *child {
 	c.Label += ",target=" + profileName(p)
 	c.Env = append(c.Env, "AUTHFLOW_TARGET="+abs)
 	return c
+}
+
+func TestSelectsBrowser(t *testing.T) {
+	all := []string{"TestSmoke_A", "TestBrowser_ChatWidgetMounts", "TestToken_X"}
+	for run, want := range map[string]bool{
+		runPattern([]string{smoke, "TestToken_X"}):                  false,
+		runPattern([]string{smoke, "TestBrowser_ChatWidgetMounts"}): true,
+		".":                       true,
+		"^(?:TestBrowser_Other)$": false,
+		"[":                       true,
+	} {
+		if got := selectsBrowser(run, all); got != want {
+			t.Errorf("selectsBrowser(%q) = %t, want %t", run, got, want)
+		}
+	}
 }
