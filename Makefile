@@ -27,22 +27,29 @@ e2e: setup
 	  echo "=== e2e, token mode $$m$${AUTHFLOW_SHARD:+, shard $$AUTHFLOW_SHARD}"; \
 	  rm -f $(ART)/junit-e2e-$$m.xml $(ART)/e2e-$$m.json; \
 	  AUTHFLOW_TOKEN_MODE=$$m $(GOTESTSUM) --junitfile $(ART)/junit-e2e-$$m.xml --jsonfile $(ART)/e2e-$$m.json \
-	    --junitfile-project-name authflow-e2e-$$m -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) || gorc=1; \
+	    --junitfile-project-name authflow-e2e-$$m -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) $(if $(SKIP),-skip '$(SKIP)') || gorc=1; \
 	  runs="$$runs $(ART)/e2e-$$m.json"; junits="$$junits -junit $(ART)/junit-e2e-$$m.xml"; \
 	done; \
-	$(SUMMARIZE) -title "authflow e2e" -shard "$$AUTHFLOW_SHARD" -target "$${AUTHFLOW_TARGET:-targets/reference.yaml}" \
+	$(SUMMARIZE) -title "authflow e2e$(if $(SKIP), (not run: $(SKIP)))" -shard "$$AUTHFLOW_SHARD" -target "$${AUTHFLOW_TARGET:-targets/reference.yaml}" \
 	  -go-exit $$gorc -o $(ART)/summary.md $$junits $$runs
 
 # The e2e suite against the reference app's profiles, which behave like real apps (switched by the
-# app's env, see targets/README.md): each target in PROFILES once, in hs256, and each target in
-# PROFILES_ALL_MODES in both token modes (the SDK-like backend verifies both kinds of token), with its
-# reports under artifacts/profiles/<name>/.
-PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml targets/reference-ba14.yaml targets/reference-process.yaml
-PROFILES_ALL_MODES ?= targets/reference-sdk.yaml
+# app's env, see targets/README.md), with its reports under artifacts/profiles/<name>/. An entry is
+# target[:modes[:skip]]: modes (comma-separated) default to hs256; skip is a go test -skip pattern for
+# the tests a profile does not need because it changes nothing they exercise (never to save a failing
+# test), and the run's title says so.
+#   reference-notasks  only the assistant differs: the browser journeys add nothing (its task journey is n/a)
+#   reference-sdk      the SDK-like backend verifies both kinds of token: both modes, every test
+#   reference-rs256    jwks only, and only the token's algorithm differs: the browser passes the token on
+#                      as opaque bytes, so its journeys add nothing
+PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml::TestBrowser_ \
+  targets/reference-ba14.yaml targets/reference-process.yaml targets/reference-sdk.yaml:hs256,jwks \
+  targets/reference-rs256.yaml:jwks:TestBrowser_
 e2e-profiles: setup
-	@rc=0; for f in $(PROFILES) $(PROFILES_ALL_MODES); do n=$$(basename $$f .yaml); m=hs256; \
-	  case " $(PROFILES_ALL_MODES) " in *" $$f "*) m="hs256 jwks";; esac; echo "=== e2e against $$f ($$m)"; \
-	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES="$$m" ART=$(ART)/profiles/$$n || rc=1; \
+	@rc=0; for p in $(PROFILES); do IFS=: read -r f m s <<<"$$p"; n=$$(basename $$f .yaml); m=$${m:-hs256}; m=$${m//,/ }; \
+	  echo "=== e2e against $$f ($$m$${s:+; not run: $$s, which this profile does not change})"; \
+	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES="$$m" SKIP="$$s" \
+	    ART=$(ART)/profiles/$$n || rc=1; \
 	done; exit $$rc
 
 # Unit and component tests: everything but the e2e suites. The browser package runs on its own after
@@ -52,14 +59,19 @@ unit: setup
 	@mkdir -p $(ART)
 	$(GOTESTSUM) --junitfile $(ART)/junit-unit.xml --jsonfile $(ART)/unit.json -- -count=1 \
 	  $$($(GO) list ./... | grep -v -E '/authflow/e2e(/|$$)|/scenarios/browser$$')
+	@# refapp is its own module (without the tool directive): gotestsum is the harness module's, run there
+	cd refapp && $$($(GO) -C .. tool -n gotestsum) --format testname --junitfile $(abspath $(ART))/junit-unit-refapp.xml \
+	  --jsonfile $(abspath $(ART))/unit-refapp.json -- -count=1 ./...
 	$(GOTESTSUM) --junitfile $(ART)/junit-unit-browser.xml --jsonfile $(ART)/unit-browser.json -- -count=1 ./scenarios/browser/
 
-# vet, gofmt, a tidy go.mod (no missing or unused requirement, direct ones not marked indirect) and the
-# workflows. The repository's own hygiene checks (internal/hygiene) run with the unit tests.
+# vet, gofmt, a tidy go.mod (no missing or unused requirement, direct ones not marked indirect) for the
+# harness and for refapp (its own module), and the workflows. The repository's own hygiene checks (internal/hygiene) run with the unit tests.
 lint:
 	$(GO) vet ./...
+	cd refapp && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
+	cd refapp && $(GO) mod tidy -diff
 	$(GO) tool actionlint
 
 # The kill matrix: the e2e suite must fail, for the right reason, against every fault switch; the clean

@@ -578,14 +578,14 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	require.NoError(t, err)
 	hdr, err := fixtures.DecodeHeader(a.Token)
 	require.NoError(t, err)
-	var otherKey fixtures.Secret
-	if alg, _ := hdr["alg"].(string); alg == "HS256" {
-		otherKey, err = fixtures.MintHS256(fixtures.NewSecret("another-secret-"+fixtures.ProcessRun().ID()), claims, nil)
-	} else {
-		_, priv, kerr := fixtures.NewEd25519Key()
-		require.NoError(t, kerr)
-		otherKey, err = fixtures.MintEdDSA(priv, claims, map[string]any{"kid": hdr["kid"]})
+	alg, _ := hdr["alg"].(string)
+	other, err := world.T.Mode.Untrusted(world.Forge(t), alg) // a key of the app's algorithm it does not trust
+	require.NoError(t, err)
+	var kidHeader map[string]any
+	if kid, ok := hdr["kid"].(string); ok {
+		kidHeader = map[string]any{"kid": kid}
 	}
+	otherKey, err := fixtures.Sign(other.WithKID(""), claims, kidHeader)
 	require.NoError(t, err)
 	unsigned, err := fixtures.MintUnsigned("none", claims, map[string]any{"kid": hdr["kid"]})
 	require.NoError(t, err)
@@ -599,7 +599,7 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 		{"case=signed-by-another-key", "Bearer " + otherKey.Value()},
 		{"case=alg-none", "Bearer " + unsigned.Value()},
 	}
-	if world.T.TokenMode == targets.ModeHS256 { // only the shared secret lets the harness sign an expired token
+	if world.T.Mode.SharedSecret() { // only the shared secret lets the harness sign an expired token
 		expired := maps.Clone(claims)
 		expired["iat"], expired["exp"] = time.Now().Add(-90*time.Minute).Unix(), time.Now().Add(-time.Hour).Unix()
 		tok, err := fixtures.MintHS256(world.Secret, expired, nil)

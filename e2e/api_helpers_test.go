@@ -19,7 +19,6 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
-	"github.com/authflow-e2e/authflow/targets"
 )
 
 // apiClockSkew is the leeway allowed between the harness clock and the services' clocks (all on
@@ -51,22 +50,11 @@ func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 	return betterauth.Cookie{}, false
 }
 
-// apiVerifyToken verifies tok the way the target's backend must: HS256 with the shared secret, or
-// against the JWKS with the target's issuer and audience. It requires exp.
+// apiVerifyToken verifies tok the way the target's backend must, as its token mode says (the shared
+// secret, or the JWKS fetched through c with the target's issuer and audience). It requires exp.
 func apiVerifyToken(t *testing.T, c *betterauth.Client, tok fixtures.Secret) (map[string]any, error) {
 	t.Helper()
-	switch world.T.TokenMode {
-	case targets.ModeHS256:
-		return betterauth.VerifyHS256([]byte(world.Secret.Value()), tok.Value(),
-			betterauth.VerifyOptions{RequireExp: true, Leeway: apiClockSkew})
-	case targets.ModeJWKS:
-		_, ks, err := c.JWKS(ctx(t))
-		require.NoError(t, err, "fetch the JWKS to verify a token\n%s", world.serviceLogs(10))
-		return ks.Verify(tok.Value(), betterauth.VerifyOptions{Issuer: world.T.App.Issuer, Audience: world.T.App.Audience,
-			RequireExp: true, Leeway: apiClockSkew})
-	}
-	t.Fatalf("unknown token mode %q", world.T.TokenMode)
-	return nil, nil
+	return world.T.Mode.Verify(ctx(t), world.TokenEnv(c), tok.Value())
 }
 
 // apiNumericClaim reads a NumericDate claim (iat, exp) as a time.

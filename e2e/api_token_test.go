@@ -18,7 +18,6 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
-	"github.com/authflow-e2e/authflow/targets"
 )
 
 // TestToken_IsIssuedAfterSignIn signs in from a fresh client and fetches a token: a three-part JWT
@@ -35,14 +34,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 	require.NoError(t, err, "the token route with a session cookie must answer a token\n%s", world.serviceLogs(10))
 	assert.Equal(t, 2, strings.Count(tok.Value(), "."), "a JWS compact token has three parts")
 	alg, _ := tr.Header["alg"].(string)
-	switch world.T.TokenMode {
-	case targets.ModeHS256:
-		assert.Equal(t, "HS256", alg, "hs256 mode signs with HMAC-SHA256")
-	case targets.ModeJWKS:
-		_, ks, err := cl.JWKS(c)
-		require.NoError(t, err)
-		assert.Contains(t, ks.Algorithms(), alg, "jwks mode signs with an algorithm of the published keys")
-	}
+	assert.NoError(t, world.T.Mode.CheckAlg(c, world.TokenEnv(cl), alg), "the token is signed as mode %s says (%s)", world.T.TokenMode, world.T.Mode.About())
 	if tr.User != nil { // the app's own token route also answers the user
 		assert.Equal(t, a.User.ID, tr.User.ID, "the token answer names the signed-in user")
 	}
@@ -113,7 +105,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 			assert.WithinDuration(t, exp, tr.ExpiresAt, time.Second, "the answer's expiresAt must match the token's exp")
 		}
 	})
-	if world.T.TokenMode == targets.ModeJWKS {
+	if world.T.Mode.IssuerAudience() {
 		t.Run("case=issuer-and-audience", func(t *testing.T) {
 			assert.Equal(t, world.T.App.Issuer, claims["iss"], "iss must be the issuer the backend expects")
 			aud, err := betterauth.Audience(claims)
@@ -148,15 +140,14 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		require.NoError(t, err)
 		hdr, err := fixtures.DecodeHeader(a.Token)
 		require.NoError(t, err)
-		var forged fixtures.Secret
-		switch world.T.TokenMode {
-		case targets.ModeHS256:
-			forged, err = fixtures.MintHS256(fixtures.NewSecret("not-the-shared-secret-"+fixtures.ProcessRun().ID()), claims, nil)
-		default:
-			_, priv, kerr := fixtures.NewEd25519Key()
-			require.NoError(t, kerr)
-			forged, err = fixtures.MintEdDSA(priv, claims, map[string]any{"kid": hdr["kid"]})
+		alg, _ := hdr["alg"].(string)
+		other, err := world.T.Mode.Untrusted(world.Forge(t), alg)
+		require.NoError(t, err)
+		var kid map[string]any
+		if k, ok := hdr["kid"].(string); ok {
+			kid = map[string]any{"kid": k}
 		}
+		forged, err := fixtures.Sign(other.WithKID(""), claims, kid)
 		require.NoError(t, err)
 		_, err = apiVerifyToken(t, a.Auth, forged)
 		assert.Error(t, err, "a token signed by another key must not verify")
@@ -174,7 +165,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	if world.T.TokenMode != targets.ModeJWKS {
+	if world.T.Mode.SharedSecret() {
 		tokenSecretStaysStable(t)
 		return
 	}
@@ -240,7 +231,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	assert.Equal(t, want, kids(last), "the key set after the burst")
 }
 
-// tokenSecretStaysStable is the hs256 half of TestToken_SigningKeyStaysStableAcrossRepeatedCalls.
+// tokenSecretStaysStable is the shared-secret half of TestToken_SigningKeyStaysStableAcrossRepeatedCalls.
 func tokenSecretStaysStable(t *testing.T) {
 	c := ctx(t)
 	a := world.NewActor(t, "hskey")

@@ -27,27 +27,23 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
-	"github.com/authflow-e2e/authflow/targets"
 )
 
 // secMaxRejectTime bounds how long one rejection may take: a verifier that does slow work on
 // attacker input (a kid that runs a command, a JWKS fetch per request) shows up here.
 var secMaxRejectTime = containers.Scaled(2 * time.Second)
 
-// secForge is the process's forge (its RSA key takes a moment to generate).
-var secForge = sync.OnceValues(fixtures.NewForge)
-
 // secKeys are the keys the suites sign with in this token mode, each with the reason when it is
 // missing.
 type secKeys struct {
-	// Trusted signs exactly as the app does: HS256 with the shared secret (hs256), or the web's
-	// own EdDSA key recovered from its jwks table (jwks). Zero when it cannot be had: TrustedWhy.
+	// Trusted signs exactly as the app does: with the shared secret (a mode that signs with it), or
+	// the web's own key recovered from its jwks table (jwks). Zero when it cannot be had: TrustedWhy.
 	Trusted    fixtures.SigningKey
 	TrustedWhy string
-	// ServerEdDSA is the web's JWKS signing key (recovered), in either mode (the jwt plugin keeps
-	// a JWKS in hs256 mode too). Zero: ServerEdDSAWhy.
-	ServerEdDSA    fixtures.SigningKey
-	ServerEdDSAWhy string
+	// ServerKey is the web's JWKS signing key (recovered), of whatever algorithm the jwt plugin is
+	// configured with, in either mode (the plugin keeps a JWKS in hs256 mode too). Zero: ServerKeyWhy.
+	ServerKey    fixtures.SigningKey
+	ServerKeyWhy string
 	// ServerKID is the kid of the web's current JWKS key ("" when none); PublicX its raw public key
 	// bytes, PublicJWK the key as published, PublicPEM its SPKI PEM. JWKSWhy says why they are missing.
 	ServerKID string
@@ -99,12 +95,11 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 		_ = raw
 	}
 
-	k.ServerEdDSA, k.ServerEdDSAWhy = secRecoverServerKey(t, k.ServerKID, k.serverAlg)
-	switch world.T.TokenMode {
-	case targets.ModeHS256:
+	k.ServerKey, k.ServerKeyWhy = secRecoverServerKey(t, k.ServerKID, k.serverAlg)
+	if world.T.Mode.SharedSecret() {
 		k.Trusted = fixtures.SecretKey(world.Secret, "shared secret (world.Secret)")
-	case targets.ModeJWKS:
-		k.Trusted, k.TrustedWhy = k.ServerEdDSA, k.ServerEdDSAWhy
+	} else {
+		k.Trusted, k.TrustedWhy = k.ServerKey, k.ServerKeyWhy
 	}
 	return k
 }

@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
-	"github.com/authflow-e2e/authflow/targets"
 )
 
 type secExpect int
@@ -79,7 +79,9 @@ const (
 
 // secBuilder holds what the cases build from.
 type secBuilder struct {
-	mode   string
+	mode   string         // the token mode's name, for the log
+	tm     tokenmode.Mode // the token mode
+	alg    string         // the alg of A's token as issued
 	forge  *fixtures.Forge
 	keys   *secKeys
 	real   fixtures.Secret // A's token as issued
@@ -105,18 +107,28 @@ func (b *secBuilder) trusted(set map[string]any, what string) (secToken, error) 
 		return b.bearer(tok, what+"; A's real token edited, original signature (the web's key is not available: "+b.keys.TrustedWhy+")"), err
 	}
 	var header map[string]any
-	if b.mode == targets.ModeHS256 {
+	if b.tm.SharedSecret() {
 		header = map[string]any{"typ": "JWT"}
 	}
 	tok, err := fixtures.Sign(b.keys.Trusted, secClaims(b.claims, set), header)
 	return b.bearer(tok, what+"; signed with the "+b.keys.Trusted.String()), err
 }
 
-// untrusted returns a key of this mode's algorithm the server does not trust: HS256 with a random
-// secret (hs256) or the forge's EdDSA key (jwks), so that a token reaches the key lookup.
+// untrusted returns a key of this mode's algorithm (that of A's token) the server does not trust, as
+// the mode makes it (a random secret; a forge key of the app's algorithm), so a token reaches the key
+// lookup.
 func (b *secBuilder) untrusted() fixtures.SigningKey {
-	if b.mode == targets.ModeHS256 {
-		k, _ := fixtures.HMACKey(fixtures.AlgHS256, []byte("random-"+secRandom(16)), "random secret")
+	k, err := b.tm.Untrusted(b.forge, b.alg)
+	if err != nil {
+		k = b.forge.EdDSA()
+	}
+	return k
+}
+
+// asym is the forge's key of the algorithm of the server's JWKS key (EdDSA when it publishes none
+// the forge has): the attacker's key of the header-key cases, so they get as far as the key lookup.
+func (b *secBuilder) asym() fixtures.SigningKey {
+	if k, err := tokenmode.ForgeKey(b.forge, b.keys.serverAlg); err == nil {
 		return k
 	}
 	return b.forge.EdDSA()
@@ -161,7 +173,8 @@ func secStr(s string) *string { return &s }
 
 // secCases is the matrix, in report order.
 func secCases() []secCase {
-	hs := func(b *secBuilder) bool { return b.mode == targets.ModeHS256 }
+	hs := func(b *secBuilder) bool { return b.tm.SharedSecret() }          // the app signs with the shared secret
+	noIssAud := func(b *secBuilder) bool { return !b.tm.IssuerAudience() } // its tokens carry no iss/aud to check
 	return []secCase{
 		// Re-signing as the app does: a positive in the mode that issues such tokens, an attack in the other.
 		{"resign-shared-secret", "forge check", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
@@ -176,10 +189,10 @@ func secCases() []secCase {
 			return t, err
 		}},
 		{"resign-server-jwks-key", "forge check", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
-			if b.keys.ServerEdDSA.IsZero() {
-				return secNA(b.keys.ServerEdDSAWhy)
+			if b.keys.ServerKey.IsZero() {
+				return secNA(b.keys.ServerKeyWhy)
 			}
-			t, err := b.sign(b.keys.ServerEdDSA, nil, "A's claims, EdDSA with the web's own JWKS key (recovered from its jwks table)")
+			t, err := b.sign(b.keys.ServerKey, nil, "A's claims, "+b.keys.ServerKey.Alg()+" with the web's own JWKS key (recovered from its jwks table)")
 			if !hs(b) {
 				t.expect, t.why = secExpectAccept, "jwks: this is how the app signs; proves the recovered key and the forge are right"
 			}
@@ -279,14 +292,14 @@ func secCases() []secCase {
 
 		// Keys named or carried by the token itself.
 		{"jwk-embedded", "header key", wkEmbeddedKey, func(b *secBuilder) (secToken, error) {
-			pub, err := b.forge.EdDSA().PublicJWK()
+			pub, err := b.asym().PublicJWK()
 			if err != nil {
 				return secToken{}, err
 			}
-			return b.sign(b.forge.EdDSA(), map[string]any{"jwk": pub}, "A's claims, EdDSA by the harness's key, its public key in the jwk header")
+			return b.sign(b.asym(), map[string]any{"jwk": pub}, "A's claims, "+b.asym().Alg()+" by the harness's key, its public key in the jwk header")
 		}},
 		{"jwk-embedded-server-kid", "header key", wkEmbeddedKey, func(b *secBuilder) (secToken, error) {
-			k := b.forge.EdDSA().WithKID(b.keys.ServerKID)
+			k := b.asym().WithKID(b.keys.ServerKID)
 			pub, err := k.PublicJWK()
 			if err != nil {
 				return secToken{}, err
@@ -302,7 +315,7 @@ func secCases() []secCase {
 			if err != nil {
 				return secToken{}, err
 			}
-			t, err := b.sign(b.forge.EdDSA(), map[string]any{"jku": u}, "A's claims, EdDSA by the harness's key, jku = the key server's JWKS of that key ("+u+")")
+			t, err := b.sign(b.asym(), map[string]any{"jku": u}, "A's claims, "+b.asym().Alg()+" by the harness's key, jku = the key server's JWKS of that key ("+u+")")
 			t.fetchPaths = []string{p}
 			return t, err
 		}},
@@ -312,7 +325,7 @@ func secCases() []secCase {
 			if err != nil {
 				return secToken{}, err
 			}
-			t, err := b.sign(b.forge.EdDSA().WithKID(b.keys.ServerKID), map[string]any{"jku": u}, "as jku-keyserver, under the server's kid (the served JWKS names the harness's key so)")
+			t, err := b.sign(b.asym().WithKID(b.keys.ServerKID), map[string]any{"jku": u}, "as jku-keyserver, under the server's kid (the served JWKS names the harness's key so)")
 			t.fetchPaths = []string{p}
 			return t, err
 		}},
@@ -382,7 +395,7 @@ func secCases() []secCase {
 		}},
 		{"iss-wrong", "claims", wkIss, func(b *secBuilder) (secToken, error) {
 			t, err := b.trusted(map[string]any{"iss": "https://evil.authflow.test"}, "iss of another issuer")
-			if hs(b) {
+			if noIssAud(b) {
 				t.expect, t.why = secExpectReport, "hs256: the app's tokens carry no iss and the backend is configured with no issuer, so nothing can be checked; observed for the record"
 			}
 			return t, err
@@ -395,7 +408,7 @@ func secCases() []secCase {
 		}},
 		{"aud-wrong", "claims", wkAud, func(b *secBuilder) (secToken, error) {
 			t, err := b.trusted(map[string]any{"aud": "https://other-service.authflow.test"}, "aud of another service")
-			if hs(b) {
+			if noIssAud(b) {
 				t.expect, t.why = secExpectReport, "hs256: the app's tokens carry no aud and the backend is configured with no audience; RFC 7519 §4.1.3 says a present aud that does not name the recipient must be rejected; observed for the record"
 			}
 			return t, err
@@ -408,7 +421,7 @@ func secCases() []secCase {
 		}},
 		{"aud-list-without-ours", "claims", wkAud, func(b *secBuilder) (secToken, error) {
 			t, err := b.trusted(map[string]any{"aud": []string{"https://other-service.authflow.test", "https://third.authflow.test"}}, "aud a list that does not name us")
-			if hs(b) {
+			if noIssAud(b) {
 				t.expect, t.why = secExpectReport, "hs256: no audience is configured (see aud-wrong); observed for the record"
 			}
 			return t, err
@@ -538,7 +551,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 		ksReady <- ksResult{ks, err}
 	}()
 	forgeReady := make(chan error, 1)
-	go func() { _, err := secForge(); forgeReady <- err }()
+	go func() { _, err := world.forge(); forgeReady <- err }()
 	a := world.NewActor(t, "sec-a")
 	bUser := world.NewActor(t, "sec-b")
 	claims, err := fixtures.DecodeClaims(a.Token)
@@ -548,17 +561,17 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	kid, _ := head["kid"].(string)
 	keys := secLoadKeys(t, a.Auth, kid)
 	require.NoError(t, <-forgeReady, "the forge's keys")
-	forge, _ := secForge()
+	forge := world.Forge(t)
 	ksr := <-ksReady
 	ks, ksErr := ksr.ks, ksr.err
 	b := &secBuilder{
-		mode: world.T.TokenMode, forge: forge, keys: keys, real: a.Token, realB: bUser.Token, claims: claims,
+		mode: world.T.TokenMode, tm: world.T.Mode, alg: fmt.Sprint(head["alg"]), forge: forge, keys: keys, real: a.Token, realB: bUser.Token, claims: claims,
 		a: a, b: bUser, now: time.Now(), ks: ks, ksErr: ksErr, nonce: secRandom(8),
 	}
 	if ks != nil {
 		t.Logf("key server: %s on the stack's network (admin %s), up in %s", ks.Internal, ks.Public, ks.Started.Round(time.Millisecond))
 	}
-	t.Logf("mode %s; trusted signer: %s; server JWKS key: %s", b.mode, secDescribe(keys.Trusted, keys.TrustedWhy), secDescribe(keys.ServerEdDSA, keys.ServerEdDSAWhy))
+	t.Logf("mode %s; trusted signer: %s; server JWKS key: %s", b.mode, secDescribe(keys.Trusted, keys.TrustedWhy), secDescribe(keys.ServerKey, keys.ServerKeyWhy))
 	setup := time.Since(started)
 
 	private := []string{a.User.ID, a.Email}
@@ -597,7 +610,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 		jwks, err := forge.JWKS()
 		require.NoError(t, err)
 		require.NoError(t, ks.Put(c, "/jku/"+b.nonce+"/jwks.json", "application/json", jwks))
-		serverKidJWKS, err := secJWKSUnderKID(forge.EdDSA(), keys.ServerKID)
+		serverKidJWKS, err := secJWKSUnderKID(b.asym(), keys.ServerKID)
 		require.NoError(t, err)
 		require.NoError(t, ks.Put(c, "/jku/"+b.nonce+"/jwks-server-kid.json", "application/json", serverKidJWKS))
 		require.NoError(t, ks.Put(c, "/x5u/"+b.nonce+"/cert.pem", "application/x-pem-file", forge.CertPEM()))

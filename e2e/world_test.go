@@ -18,6 +18,7 @@ import (
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/stack"
+	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
@@ -39,6 +40,8 @@ type World struct {
 	// Zone is the ChatKit server's UTC offset for naive timestamps, learned by the first stream of any
 	// of the world's ChatKit clients and shared by all of them.
 	Zone *chatkit.Zone
+	// forge makes the keys of the token attacks, once (its RSA key takes a moment).
+	forge func() (*fixtures.Forge, error)
 
 	mu       sync.Mutex
 	personas map[string]*Actor
@@ -61,7 +64,7 @@ func newWorld(env *stack.Env) (*World, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the database probe: %w", err)
 	}
-	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{},
+	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(fixtures.NewForge),
 		personas: map[string]*Actor{}}, nil
 }
 
@@ -128,6 +131,26 @@ func (w *World) ClientAddrHeader(addr string) http.Header {
 // ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
 func (w *World) ChatKit(tok fixtures.Secret) *chatkit.Client {
 	return w.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(tok)})
+}
+
+// Forge returns the process's key forge.
+func (w *World) Forge(t *testing.T) *fixtures.Forge {
+	t.Helper()
+	f, err := w.forge()
+	require.NoError(t, err, "make the forge's keys")
+	return f
+}
+
+// TokenEnv is what the target's token mode (w.T.Mode) needs to verify tokens: the secret, the JWKS
+// fetched through c, the issuer, audience and algorithm the target names, and apiClockSkew.
+func (w *World) TokenEnv(c *betterauth.Client) tokenmode.Env {
+	return tokenmode.Env{
+		Secret: w.Secret, Issuer: w.T.App.Issuer, Audience: w.T.App.Audience, Alg: w.T.Alg, Leeway: apiClockSkew,
+		JWKS: func(ctx context.Context) (*betterauth.KeySet, error) {
+			_, ks, err := c.JWKS(ctx)
+			return ks, err
+		},
+	}
 }
 
 // ChatKitClient completes c for the target: its ChatKit URL, the world's shared Zone, and the run's

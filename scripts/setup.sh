@@ -12,7 +12,7 @@
 #   driver    playwright-core at the version github.com/mxschmitt/playwright-go pins, in AUTHFLOW_DRIVER_DIR
 #             (default ~/.cache/authflow/playwright-driver-<version>), with package/ and node symlinks
 #   web       npm ci + npm run build in refapp/web when out of date
-#   backend   CGO_ENABLED=0 go build of refapp/backend
+#   backend   CGO_ENABLED=0 go build of refapp/backend (refapp is its own Go module)
 #   images    postgres:17-alpine / node:22-bookworm-slim when present or pullable, else the local
 #             authflow.local/postgres:17 and authflow.local/node:20 built by images/build.sh (debootstrap)
 #
@@ -283,15 +283,15 @@ step_backend() {
 		return
 	fi
 	# go build is cheap with a warm cache (0.2-1 s), but the warm path must stay fast on a loaded machine:
-	# skip it when the binary is newer than every Go file of the module (the backend imports only its own
-	# packages and modules from go.mod/go.sum), go.mod, go.sum and the go binary itself
-	if [ -x "$bin" ] && [ -z "$(find . -path ./refapp/web -prune -o -path ./artifacts -prune -o -path ./.git -prune -o \
+	# skip it when the binary is newer than every Go file of refapp's own module (refapp/go.mod: the
+	# backend imports nothing of the harness), its go.mod and go.sum, and the go binary itself
+	if [ -x "$bin" ] && [ -z "$(find refapp -path refapp/web -prune -o \
 		\( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$bin" -print -quit 2>/dev/null)" ] &&
 		[ ! "$(readlink -f "$(command -v go)")" -nt "$bin" ]; then
 		done_ "ok ($bin is up to date)"
 		return
 	fi
-	CGO_ENABLED=0 go build -trimpath -o "$bin" ./refapp/backend >"$LOG_DIR/backend-build.log" 2>&1 ||
+	(cd refapp && CGO_ENABLED=0 go build -trimpath -o backend/bin/backend ./backend) >"$LOG_DIR/backend-build.log" 2>&1 ||
 		{ tail -n 20 "$LOG_DIR/backend-build.log" >&2; fail "go build ./refapp/backend failed (log: $LOG_DIR/backend-build.log)"; }
 	# go build leaves an unchanged binary's mtime alone: touch it so the check above holds next time
 	touch "$bin"

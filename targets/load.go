@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/authflow-e2e/authflow/internal/tokenmode"
+
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -184,21 +186,25 @@ func (t *Target) validate() Errors {
 	add := func(field, format string, a ...any) {
 		errs = append(errs, &Error{File: t.Path, Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
-	modes := []string{ModeHS256, ModeJWKS}
+	modes := tokenmode.Names()
+	allowed := strings.Join(modes, ", ")
 	for _, m := range t.Token.Modes {
 		if !slices.Contains(modes, m) {
-			add("token.modes", "%q is not a token mode; allowed: hs256, jwks", m)
+			add("token.modes", "%q is not a token mode; allowed: %s", m, allowed)
 		}
 	}
 	if !slices.Contains(modes, t.Token.Mode) {
-		add("token.mode", "%q is not a token mode; allowed: hs256, jwks (AUTHFLOW_TOKEN_MODE overrides it)", t.Token.Mode)
+		add("token.mode", "%q is not a token mode; allowed: %s (AUTHFLOW_TOKEN_MODE overrides it)", t.Token.Mode, allowed)
 	} else if !slices.Contains(t.Token.Modes, t.Token.Mode) {
 		add("token.mode", "%q is not one of this target's token.modes %v", t.Token.Mode, t.Token.Modes)
 	}
 	for m := range t.Token.Lifetime {
 		if !slices.Contains(modes, m) {
-			add("token.lifetime", "%q is not a token mode; allowed keys: hs256, jwks", m)
+			add("token.lifetime", "%q is not a token mode; allowed keys: %s", m, allowed)
 		}
+	}
+	if a := t.Token.Alg; a != "" && !slices.Contains(tokenmode.Asymmetric, a) {
+		add("token.alg", "%q: want one of %s (the algorithm of the app's published keys)", a, strings.Join(tokenmode.Asymmetric, ", "))
 	}
 	if len(t.Postgres.Image) == 0 && t.Postgres.DSN == "" {
 		add("postgres.image", "missing; list image names to try in order, e.g. [postgres:17-alpine, authflow.local/postgres:17], or give postgres.dsn for the app's own database")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/authflow-e2e/authflow/internal/tokenmode"
 )
 
 // Inputs are the values known only at run time.
@@ -54,7 +56,11 @@ type Rendered struct {
 	Name      string
 	File      string
 	TokenMode string
-	Secret    string
+	// Mode is the registered token mode called TokenMode.
+	Mode tokenmode.Mode
+	// Alg is token.alg ("" for any algorithm of the published keys).
+	Alg    string
+	Secret string
 	// Lifetime is the longest a token of this mode may live (0 when the target does not say).
 	Lifetime time.Duration
 	Postgres RenderedPostgres
@@ -184,10 +190,11 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		vars.Services[name] = sv
 	}
 	r := &Rendered{
-		Name: t.Name, File: t.Path, TokenMode: t.Token.Mode, Secret: secret,
+		Name: t.Name, File: t.Path, TokenMode: t.Token.Mode, Alg: t.Token.Alg, Secret: secret,
 		Lifetime: t.Token.Lifetime[t.Token.Mode].D(),
 		Postgres: RenderedPostgres{Images: t.Postgres.Image, Alias: pg.Alias, Database: pg.Database, User: pg.User, Password: pg.Password, DSN: ownDSN},
 	}
+	r.Mode, _ = tokenmode.Get(t.Token.Mode) // validated by Load
 	for _, name := range t.Order {
 		s := t.Services[name]
 		rs := RenderedService{ServiceVars: vars.Services[name], Image: s.Image, URL: vars.Services[name].PublicURL, Ready: s.Ready}

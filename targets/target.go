@@ -10,12 +10,14 @@ package targets
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/authflow-e2e/authflow/internal/tokenmode"
 )
 
-// Token modes.
+// The token modes of the reference app (every mode registered in internal/tokenmode is valid).
 const (
-	ModeHS256 = "hs256"
-	ModeJWKS  = "jwks"
+	ModeHS256 = tokenmode.HS256
+	ModeJWKS  = tokenmode.JWKS
 )
 
 // Target is a parsed, validated target file.
@@ -45,6 +47,10 @@ type TokenSpec struct {
 	Modes []string `yaml:"modes"`
 	// Lifetime per mode, e.g. {hs256: 30m, jwks: 15m}: the most a token may live.
 	Lifetime map[string]Duration `yaml:"lifetime"`
+	// Alg, when set, is the JWS algorithm the app signs with in a mode with published keys (jwks):
+	// EdDSA, ES256, RS256 or PS256. The suites then require it of every token; unset, any algorithm
+	// of the published keys passes.
+	Alg string `yaml:"alg"`
 }
 
 // PostgresSpec describes the database container.

@@ -80,6 +80,14 @@ if (TOKEN_MODE !== "hs256" && TOKEN_MODE !== "jwks") {
   logError({ event: "config", error: `TOKEN_MODE must be hs256 or jwks, got ${JSON.stringify(TOKEN_MODE)}` });
   process.exit(1);
 }
+// The jwt plugin's signing algorithm (its jwks.keyPairConfig.alg): EdDSA (Better Auth's default), ES256,
+// RS256 or PS256. The backend verifies whichever the JWKS publishes.
+const JWT_ALGS = ["EdDSA", "ES256", "RS256", "PS256"];
+const JWT_ALG = (env.JWT_ALG || "EdDSA").trim();
+if (!JWT_ALGS.includes(JWT_ALG)) {
+  logError({ event: "config", error: `JWT_ALG must be one of ${JWT_ALGS.join(", ")}, got ${JSON.stringify(JWT_ALG)}` });
+  process.exit(1);
+}
 // The app's profile, set by its own env as a deployment would, not by a fault switch:
 //   development (default): Better Auth's rate limiter is off.
 //   production: as a real app runs under `next start` (NODE_ENV=production): Better Auth's rate limiter
@@ -146,6 +154,7 @@ export const authOptions = {
   plugins: [
     jwt({
       jwt: { issuer: BASE_URL, audience: BASE_URL },
+      jwks: { keyPairConfig: ["RS256", "PS256"].includes(JWT_ALG) ? { alg: JWT_ALG, modulusLength: 2048 } : { alg: JWT_ALG } },
       ...(TOKEN_MODE === "hs256" ? { disableSettingJwtHeader: true } : {}),
     }),
   ],

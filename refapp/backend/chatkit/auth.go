@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -111,15 +110,9 @@ func (v *verifier) parseVerified(ctx context.Context, raw string) (jwt.MapClaims
 		methods = []string{jwt.SigningMethodHS256.Alg()}
 		keyFunc = func(*jwt.Token) (any, error) { return v.secret, nil }
 	case ModeJWKS:
-		methods = []string{jwt.SigningMethodEdDSA.Alg()}
-		// Only the kid is read from the header: jku, x5u, jwk and x5c are never honoured.
-		keyFunc = func(t *jwt.Token) (any, error) {
-			kid, _ := t.Header["kid"].(string)
-			if kid == "" {
-				return nil, errors.New("token has no kid")
-			}
-			return v.jwks.key(ctx, kid)
-		}
+		methods = jwksMethods
+		// Only the kid (and alg) is read from the header: jku, x5u, jwk and x5c are never honoured.
+		keyFunc = func(t *jwt.Token) (any, error) { return v.jwks.keyFor(ctx, t) }
 	default:
 		return nil, invalid("unsupported token mode %q", v.mode)
 	}

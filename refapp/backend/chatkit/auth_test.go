@@ -1,8 +1,12 @@
 package chatkit
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -272,23 +276,82 @@ func TestJWKSDefaultRateLimitAndOutage(t *testing.T) {
 func TestParseJWKS(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	x := base64.RawURLEncoding.EncodeToString(pub)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	n, e := base64.RawURLEncoding.EncodeToString(rsaKey.N.Bytes()), "AQAB"
 	body := `{"keys":[
 		{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"ok"},
 		{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"ok-alg","alg":"EdDSA","use":"sig"},
+		{"kty":"RSA","n":"` + n + `","e":"` + e + `","kid":"rsa-ok","alg":"RS256"},
+		{"kty":"RSA","n":"` + n + `","e":"` + e + `","kid":"rsa-as-es","alg":"ES256"},
 		{"kty":"OKP","crv":"X25519","x":"` + x + `","kid":"x25519"},
-		{"kty":"RSA","n":"abc","e":"AQAB","kid":"rsa"},
+		{"kty":"RSA","n":"abc","e":"AQAB","kid":"rsa-short"},
 		{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"enc","use":"enc"},
 		{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"rs","alg":"RS256"},
 		{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"short"},
 		{"kty":"OKP","crv":"Ed25519","x":"` + x + `"}
 	]}`
-	keys, err := parseJWKS([]byte(body))
+	_, kids, err := parseJWKS(context.Background(), []byte(body))
 	require.NoError(t, err)
-	require.Len(t, keys, 2)
-	assert.Equal(t, ed25519.PublicKey(pub), keys["ok"])
-	assert.Contains(t, keys, "ok-alg")
-	_, err = parseJWKS([]byte(`not json`))
+	assert.Equal(t, map[string]bool{"ok": true, "ok-alg": true, "rsa-ok": true}, kids)
+	_, _, err = parseJWKS(context.Background(), []byte(`not json`))
 	assert.Error(t, err)
+}
+
+// TestAuthJWKSAlgorithms: every algorithm Better Auth's jwt plugin offers verifies, each only with the
+// algorithm its key declares, and never as HMAC keyed with the public key.
+func TestAuthJWKSAlgorithms(t *testing.T) {
+	j := newJWKSServer(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	b64u := base64.RawURLEncoding.EncodeToString
+	rsaJWK := func(kid, alg string) map[string]string {
+		return map[string]string{"kty": "RSA", "kid": kid, "alg": alg, "n": b64u(rsaKey.N.Bytes()), "e": "AQAB"}
+	}
+	j.addRaw(rsaJWK("rs", "RS256"))
+	j.addRaw(rsaJWK("ps", "PS256"))
+	ecBytes, err := ecKey.PublicKey.Bytes()
+	require.NoError(t, err)
+	j.addRaw(map[string]string{"kty": "EC", "crv": "P-256", "kid": "es", "alg": "ES256", "x": b64u(ecBytes[1:33]), "y": b64u(ecBytes[33:])})
+	edPriv := j.addKey(t, "ed")
+	cfg := jwksConfig(j.URL)
+	cfg.JWKSRefreshMinimum = time.Hour
+	e := newEnv(t, cfg, nil)
+
+	sign := func(m jwt.SigningMethod, key any, kid string) string {
+		tok := jwt.NewWithClaims(m, jwtClaims("user-"+kid))
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+	for name, tok := range map[string]string{
+		"RS256": sign(jwt.SigningMethodRS256, rsaKey, "rs"),
+		"PS256": sign(jwt.SigningMethodPS256, rsaKey, "ps"),
+		"ES256": sign(jwt.SigningMethodES256, ecKey, "es"),
+		"EdDSA": edToken(t, edPriv, "ed", jwtClaims("user-ed")),
+	} {
+		t.Run("accepts "+name, func(t *testing.T) { e.t = t; e.requireAccepted(tok) })
+	}
+	for name, tok := range map[string]string{
+		"PS256 under an RS256 key":    sign(jwt.SigningMethodPS256, rsaKey, "rs"),
+		"RS512 under an RS256 key":    sign(jwt.SigningMethodRS512, rsaKey, "rs"),
+		"HS256 keyed with the RSA n":  sign(jwt.SigningMethodHS256, rsaKey.N.Bytes(), "rs"),
+		"EdDSA under the ES256 key":   edToken(t, edPriv, "es", jwtClaims("user-x")),
+		"RS256 signed by another key": sign(jwt.SigningMethodRS256, mustRSA(t), "rs"),
+	} {
+		t.Run("rejects "+name, func(t *testing.T) { e.t = t; e.requireRejected(tok) })
+	}
+	e.t = t
+	assert.EqualValues(t, 1, j.fetches.Load(), "one JWKS fetch serves every key")
+}
+
+func mustRSA(t *testing.T) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	return k
 }
 
 func TestAuthBadModeConfig(t *testing.T) {
