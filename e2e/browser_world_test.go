@@ -19,6 +19,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 	"github.com/authflow-e2e/authflow/targets"
 )
@@ -113,12 +114,10 @@ func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 func (w *World) browserSessionAs(t *testing.T, name, addr string) *browser.Session {
 	t.Helper()
 	b, app := w.Browser(t)
-	testDir := filepath.Join(artifactsDir(), browserDirName(t.Name()))
-	modeDir := filepath.Join(testDir, w.T.TokenMode)
-	dir := modeDir
-	if name != "" {
-		dir = filepath.Join(modeDir, browserDirName(name))
-	}
+	art := artifacts.Default()
+	modeDir := art.TestDir(t.Name(), w.T.TokenMode, "")
+	testDir := filepath.Dir(modeDir)
+	dir := art.TestDir(t.Name(), w.T.TokenMode, name)
 	// Runs after the session's cleanup: drop the directories a passing test left empty.
 	t.Cleanup(func() {
 		_ = os.Remove(modeDir)
@@ -145,17 +144,6 @@ func (w *World) SignedInBrowserSession(t *testing.T, role, name string) (*browse
 	s := w.browserSessionAs(t, name, a.ClientAddr)
 	require.NoError(t, s.SignInWith(a.Auth), "inject the session cookies of %s", a.Persona)
 	return s, a
-}
-
-// browserDirName makes a test name usable as one directory name.
-func browserDirName(name string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.', r == '=':
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // browserGet sends a GET with the context's cookies (not through a page) and returns status and body.

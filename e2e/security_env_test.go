@@ -24,6 +24,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/redact"
@@ -479,15 +480,11 @@ var secWriteMu sync.Mutex
 func secWriteReport(t *testing.T) {
 	secWriteMu.Lock()
 	defer secWriteMu.Unlock()
-	dir := artifactsDir()
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	p := artifacts.Default().SecurityReport(world.T.TokenMode)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Logf("security report: %v", err)
 		return
 	}
-	p := filepath.Join(dir, "security-report-"+world.T.TokenMode+".md")
 	if err := os.WriteFile(p, []byte(secRenderReport()), 0o644); err != nil {
 		t.Logf("security report: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authflow-e2e/authflow/internal/paths"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/report"
 	"github.com/authflow-e2e/authflow/internal/stack"
 )
@@ -107,12 +107,8 @@ func printSummary(logf func(string, ...any), env *stack.Env) {
 		}
 	}
 	logf("%s", b.String())
-	if dir := artifactsDir(); dir != "" {
-		_ = os.MkdirAll(dir, 0o755)
-		_ = os.WriteFile(filepath.Join(dir, "timings-"+env.Rendered.TokenMode+".txt"), []byte(b.String()), 0o644)
+	if p := artifacts.Default().Timings(env.Rendered.TokenMode); p != "" {
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		_ = os.WriteFile(p, []byte(b.String()), 0o644)
 	}
 }
-
-// artifactsDir is AUTHFLOW_ARTIFACTS (relative to the directory the user ran the command in), else
-// artifacts/ at the module root.
-func artifactsDir() string { return paths.Artifacts() }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -91,7 +91,7 @@ func cmdUp(args []string) int {
 	}
 	heldPath := *held
 	if heldPath == "" {
-		heldPath = filepath.Join(paths.Artifacts(), "held", r.Name+".yaml")
+		heldPath = artifacts.Default().Held(r.Name)
 	}
 	heldPath = paths.Resolve(heldPath)
 	if err := writeHeldTarget(heldPath, env); err != nil {

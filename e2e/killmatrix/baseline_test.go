@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/report"
 	"github.com/authflow-e2e/authflow/targets"
 )
@@ -39,7 +40,7 @@ func TestBaseline_AKnownFailingFaultPassesAndAFixedOneMustBeRemoved(t *testing.T
 	}
 	empty := &report.Baseline{File: "empty"}
 
-	art := filepath.Join(artifactsDir(t), "kill-matrix")
+	art := artifacts.Default().KillMatrix()
 	run := "^" + test + "$"
 	faulty := &child{Label: "baseline,fault=no-login-redirect,mode=hs256", Fault: "no-login-redirect", Mode: hs256, Run: run, Env: []string{"AUTHFLOW_TARGET=" + target}}
 	faulty.run(t, art)

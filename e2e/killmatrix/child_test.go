@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
@@ -57,10 +58,6 @@ func moduleRoot(t testing.TB) string {
 	}
 	return rootDir
 }
-
-// artifactsDir is AUTHFLOW_ARTIFACTS (relative to the directory the user ran the command in), else
-// <module root>/artifacts.
-func artifactsDir(t testing.TB) string { return paths.Artifacts() }
 
 // e2eBinary builds the e2e test binary once per process and returns it with the test2json tool.
 func e2eBinary(t testing.TB) (bin, test2json string) {
@@ -160,9 +157,9 @@ type child struct {
 // run executes the child: test2json around the e2e binary in the e2e directory, with its own
 // artifacts directory and leak canary; then parses the events and scans everything it wrote for the
 // recorded secrets.
-func (c *child) run(t testing.TB, artRoot string) {
+func (c *child) run(t testing.TB, art artifacts.Dir) {
 	bin, t2j := e2eBinary(t)
-	c.Dir = filepath.Join(artRoot, c.Label)
+	c.Dir = art.Child(c.Label).Root
 	if err := os.RemoveAll(c.Dir); err != nil {
 		t.Fatal(err)
 	}

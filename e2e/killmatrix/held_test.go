@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 )
 
 // TestHeldStack_TheSuitePassesAgainstTheStackAuthflowUpHolds starts `authflow up` on the reference
@@ -84,7 +86,7 @@ func TestHeldStack_TheSuitePassesAgainstTheStackAuthflowUpHolds(t *testing.T) {
 	}()
 
 	c := &child{Label: "held-stack,mode=hs256", Mode: hs256, Run: ".", Env: []string{"AUTHFLOW_TARGET=" + held}}
-	c.run(t, filepath.Join(artifactsDir(t), "kill-matrix"))
+	c.run(t, artifacts.Default().KillMatrix())
 	checkClean(t, c)
 	if n := c.Result.Count().Passed; n < 50 {
 		t.Errorf("only %d tests passed against the held stack; the whole suite should run", n)

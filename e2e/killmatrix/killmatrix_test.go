@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/report"
 )
@@ -41,11 +42,11 @@ func TestKillMatrix(t *testing.T) {
 	start := time.Now()
 	all := listE2E(t, ".")
 	models := faultTable(t)
-	art := filepath.Join(artifactsDir(t), "kill-matrix")
-	if err := os.RemoveAll(art); err != nil {
+	art := artifacts.Default().KillMatrix()
+	if err := os.RemoveAll(art.Root); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(art, 0o755); err != nil {
+	if err := os.MkdirAll(art.Root, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -60,7 +61,7 @@ func TestKillMatrix(t *testing.T) {
 		md := table(rows, time.Since(start))
 		t.Logf("kill table:\n%s", md)
 		t.Logf("kill matrix: %d child runs in %s", len(rows), time.Since(start).Round(time.Second))
-		if err := os.WriteFile(filepath.Join(artifactsDir(t), "kill-matrix.md"), []byte(md), 0o644); err != nil {
+		if err := os.WriteFile(artifacts.Default().KillTable(), []byte(md), 0o644); err != nil {
 			t.Error(err)
 		}
 	})

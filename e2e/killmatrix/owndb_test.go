@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 )
 
 // TestOwnDatabase_TheSuitePassesOnADatabaseAuthflowDidNotStart starts a Postgres as "the app's own"
@@ -26,7 +27,7 @@ func TestOwnDatabase_TheSuitePassesOnADatabaseAuthflowDidNotStart(t *testing.T) 
 	defer db.Close(ctx)
 	c := &child{Label: "own-database,mode=hs256", Mode: hs256, Run: ".",
 		Env: []string{"AUTHFLOW_TARGET=" + filepath.Join(moduleRoot(t), "targets", "reference-owndb.yaml"), "REFAPP_DATABASE_URL=" + db.Postgres.DSN}}
-	c.run(t, filepath.Join(artifactsDir(t), "kill-matrix"))
+	c.run(t, artifacts.Default().KillMatrix())
 	checkClean(t, c)
 	if n := c.Result.Count().Passed; n < 50 {
 		t.Errorf("only %d tests passed on the app's own database; the whole suite should run", n)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/tools"
 )
 
@@ -159,7 +160,7 @@ func TestRemoteBrowser_BrowserSuitePassesThroughABrowserServerOnLoopback(t *test
 	}
 	srv := startBrowserServer(t)
 	c := &child{Label: "remote-browser,mode=" + hs256, Mode: hs256, Run: "^TestBrowser_", Env: []string{"AUTHFLOW_BROWSER_WS=" + srv.WS}}
-	c.run(t, filepath.Join(artifactsDir(t), "kill-matrix"))
+	c.run(t, artifacts.Default().KillMatrix())
 	r := c.Result
 	for _, p := range r.Problems() {
 		t.Errorf("browser suite through %s: %s", redactWS(srv.WS), p)

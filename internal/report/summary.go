@@ -3,9 +3,10 @@ package report
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/authflow-e2e/authflow/internal/artifacts"
 )
 
 // Summary is the Markdown run summary of one or more `go test -json` runs.
@@ -330,7 +331,7 @@ func (s *Summary) Markdown() string {
 		seen := map[string]bool{}
 		for _, f := range failures {
 			top, _, _ := strings.Cut(f.Test, "/")
-			for _, d := range testArtifactDirs(s.Artifacts, top) {
+			for _, d := range (artifacts.Dir{Root: s.Artifacts}).FailureDirs(top) {
 				if !seen[d] {
 					seen[d] = true
 					fmt.Fprintf(&b, "- `%s`: trace, screenshot, console and network log of `%s`\n", d, top)
@@ -359,21 +360,6 @@ func (s *Summary) runURL() string {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%s", srv, repo, id)
-}
-
-// testArtifactDirs returns the directories under dir that hold a test's failure artifacts
-// (artifacts/<Test>/, artifacts/<Test>_<subtest>/, also one level below a per-run directory).
-func testArtifactDirs(dir, test string) []string {
-	var out []string
-	for _, pattern := range []string{filepath.Join(dir, test+"*"), filepath.Join(dir, "*", test+"*")} {
-		ms, _ := filepath.Glob(pattern)
-		for _, m := range ms {
-			if fi, err := os.Stat(m); err == nil && fi.IsDir() {
-				out = append(out, m+"/")
-			}
-		}
-	}
-	return out
 }
 
 func countCell(c Counts) string {
