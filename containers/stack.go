@@ -119,8 +119,11 @@ type Service struct {
 	Image     string
 	Built     bool // the image was built in this run (false: reused by content hash)
 	PublicURL string
+	// Kind is the kind of service that runs it (container, process, url; see [Runner]).
+	Kind      string
 	Container testcontainers.Container
 	logs      *ring
+	runner    Runner
 
 	proc       *exec.Cmd     // a process service's command
 	procExited chan struct{} // closed when it has exited
@@ -393,44 +396,14 @@ func (st *Stack) startPostgres(ctx context.Context, cli *testcontainers.DockerCl
 func (st *Stack) startService(ctx context.Context, s ServiceSpec, image string) (*Service, error) {
 	svc := &Service{Name: s.Name, Image: image, logs: newRing(300)}
 	svc.logs.redact = st.spec.Redact
-	if s.URL != "" {
-		svc.PublicURL = strings.TrimRight(s.URL, "/")
-		if s.Logs != nil {
-			if err := st.followLogs(s, svc); err != nil {
-				return svc, err
-			}
-		}
-		return svc, st.waitReady(ctx, s, svc)
-	}
-	if s.Process != nil {
-		svc.PublicURL = fmt.Sprintf("http://localhost:%d", s.HostPort)
-		if err := st.startProcess(s, svc); err != nil {
-			return svc, err
-		}
-		return svc, st.waitReady(ctx, s, svc)
-	}
-	port := strconv.Itoa(s.ContainerPort) + "/tcp"
-	budget := ctxBudget(ctx)
-	ctr, err := testcontainers.Run(ctx, image,
-		testcontainers.WithEnv(s.Env),
-		testcontainers.WithExposedPorts(port),
-		publish(port, s.HostPort),
-		testcontainers.WithLabels(st.labels(s.Name)),
-		testcontainers.WithLogConsumers(svc.logs),
-		network.WithNetwork([]string{s.Alias}, st.network),
-	)
-	svc.Container = ctr
+	k, r, err := runnerFor(s)
 	if err != nil {
-		return svc, &StartError{Part: s.Name, Err: shortErr(err, "start container "+s.Name, budget), LogTail: svc.logs.Tail(20)}
+		return nil, &StartError{Part: s.Name, Err: err}
 	}
-	mapped, err := ctr.MappedPort(ctx, port)
-	if err != nil {
-		if exited := st.exited(ctx, s, svc); exited != nil {
-			return svc, exited
-		}
-		return svc, &StartError{Part: s.Name, Err: err, LogTail: svc.logs.Tail(20)}
+	svc.Kind, svc.runner = k, r
+	if err := r.Start(ctx, st, s, svc, image); err != nil {
+		return svc, err
 	}
-	svc.PublicURL = fmt.Sprintf("http://localhost:%d", mapped.Num())
 	return svc, st.waitReady(ctx, s, svc)
 }
 
@@ -479,11 +452,16 @@ func (st *Stack) waitReady(ctx context.Context, s ServiceSpec, svc *Service) err
 	}
 }
 
-// exited returns a StartError when the service's container is no longer running.
+// exited returns a StartError when the service ended before it was ready (its kind tells).
 func (st *Stack) exited(ctx context.Context, s ServiceSpec, svc *Service) error {
-	if svc.proc != nil && s.Process != nil {
-		return processExited(s, svc)
+	if svc.runner == nil {
+		return nil
 	}
+	return svc.runner.Exited(ctx, st, s, svc)
+}
+
+// containerExited returns a StartError when the service's container is no longer running.
+func (st *Stack) containerExited(ctx context.Context, s ServiceSpec, svc *Service) error {
 	if svc.Container == nil {
 		return nil
 	}
@@ -532,28 +510,27 @@ func (st *Stack) Close(ctx context.Context) error {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, scaled(terminateTimeout))
 	defer cancel()
-	var ctrs []testcontainers.Container
+	var (
+		wg   sync.WaitGroup
+		emu  sync.Mutex
+		errs []error
+	)
+	stop := func(f func() error) {
+		wg.Go(func() {
+			if err := f(); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		})
+	}
 	for _, s := range st.Services {
-		if s.Container != nil {
-			ctrs = append(ctrs, s.Container)
+		if s.runner != nil {
+			stop(func() error { return s.runner.Stop(ctx, s) })
 		}
 	}
 	if st.Postgres != nil && st.Postgres.Container != nil {
-		ctrs = append(ctrs, st.Postgres.Container)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(ctrs))
-	for i, c := range ctrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.Terminate(ctx, testcontainers.StopTimeout(2*time.Second))
-		}()
-	}
-	for _, s := range st.Services {
-		if s.proc != nil {
-			wg.Go(func() { _ = stopProcess(s) })
-		}
+		stop(func() error { return st.Postgres.Container.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)) })
 	}
 	wg.Wait()
 	if st.network != nil {

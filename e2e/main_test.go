@@ -1,3 +1,30 @@
+// Package e2e is authflow's end-to-end suite: one test binary, one stack per process (TestMain starts
+// the target, the tests share it, teardown runs on exit, panic or signal). Tests read as stories;
+// their names are Test<Area>_<WhatMustHold>, the area being the summary's row and the kill matrix's
+// vocabulary. The files:
+//
+//	main_test.go              TestMain: the target, the stack's lifecycle, the raw-log leak scan
+//	world_test.go             the World (stack, database probe, shared users by role, actors with
+//	                          sessions, tokens and ChatKit clients), the per-test context, needs()
+//	summary_test.go           the run summary and timings printed after the tests (track)
+//	shard_test.go             AUTHFLOW_SHARD: this process runs one shard of the suite
+//	smoke_test.go             Smoke: sign-up, token, a task over ChatKit, the rows in Postgres
+//	api_auth_test.go          SignUp, SignIn, Session, SignOut over HTTP
+//	api_token_test.go         Token: issued for a live session only, claims, lifetime, the mode's key
+//	api_schema_test.go        Schema: Better Auth's tables for the target's Better Auth line
+//	api_chatkit_test.go       ChatKit: the protocol, paging, update/delete, history, refusals
+//	api_isolation_test.go     Isolation: another user's threads and tasks, identity from sub only
+//	api_unseen_test.go        judging answers about a thread the caller cannot see (app.not_found)
+//	api_load_test.go          Load: 50 users at once, p50/p95 per step
+//	api_helpers_test.go       helpers of the API suites (HTTP errors, token checks, ids, percentiles)
+//	browser_world_test.go     the browser: one Chromium per process, a context per session, artifacts
+//	browser_journey_test.go   Browser: the user's journey through the forms and the chat page
+//	browser_harness_test.go   Browser: self-tests of the page-error and 5xx guard and the artifacts
+//	security_env_test.go      Security: the keys (shared secret, the web's recovered key), judging
+//	security_matrix_test.go   Security: the JWT attack matrix (alg, keys, header keys, claims, malformed)
+//	security_policy_test.go   Security: measured policies (token after sign-out or deletion, leeway)
+//	security_keyserver_test.go the recording key server the jku/x5u attacks point at
+//	killmatrix/               the kill matrix: the suite against every fault switch of the reference app
 package e2e
 
 import (
