@@ -44,8 +44,8 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/internal/stack"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 	"github.com/authflow-e2e/authflow/targets"
 )
 

@@ -25,9 +25,9 @@ import (
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
 // secMaxRejectTime bounds how long one rejection may take: a verifier that does slow work on

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 const (

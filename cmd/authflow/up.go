@@ -13,9 +13,9 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/paths"
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 	"github.com/authflow-e2e/authflow/targets"
 )
 

@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // Event is one line of `go test -json` (cmd/test2json).

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // AnnotateJUnit rewrites a JUnit file written by gotestsum so that each <failure message="Failed">

@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
 // Defaults of [Options].

@@ -17,7 +17,7 @@ import (
 
 	playwright "github.com/mxschmitt/playwright-go"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // WriteArtifacts writes what explains a failure to dir (replacing the files there, keeping its

@@ -9,7 +9,7 @@ import (
 
 	playwright "github.com/mxschmitt/playwright-go"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // Kinds of recorded requests.

@@ -15,8 +15,8 @@ import (
 
 	playwright "github.com/mxschmitt/playwright-go"
 
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
 // Defaults of [SessionOptions].

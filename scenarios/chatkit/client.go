@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
 // DefaultTimeout bounds a whole request including the stream when the Client has no

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // Keep-alive connections after a 5xx.

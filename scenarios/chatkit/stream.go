@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
-	"github.com/authflow-e2e/authflow/scenarios/redact"
 )
 
 // Timing of a streamed answer, each measured from the moment the request was sent. A

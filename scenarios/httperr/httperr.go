@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/scenarios/redact"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // ErrRateLimited is matched (errors.Is) by an [Error] with status 429, so rate limiting is
