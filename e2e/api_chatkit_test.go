@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/targets"
 )
@@ -572,11 +573,11 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	defer track(t)()
 	a := world.Shared(t, fixtures.RoleUserA)
 	b := world.Shared(t, fixtures.RoleUserB)
-	changed, err := fixtures.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
+	changed, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
 	require.NoError(t, err)
-	claims, err := fixtures.DecodeClaims(a.Token)
+	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
-	hdr, err := fixtures.DecodeHeader(a.Token)
+	hdr, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	alg, _ := hdr["alg"].(string)
 	other, err := world.T.Mode.Untrusted(world.Forge(t), alg) // a key of the app's algorithm it does not trust
@@ -585,9 +586,9 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	if kid, ok := hdr["kid"].(string); ok {
 		kidHeader = map[string]any{"kid": kid}
 	}
-	otherKey, err := fixtures.Sign(other.WithKID(""), claims, kidHeader)
+	otherKey, err := jwtforge.Sign(other.WithKID(""), claims, kidHeader)
 	require.NoError(t, err)
-	unsigned, err := fixtures.MintUnsigned("none", claims, map[string]any{"kid": hdr["kid"]})
+	unsigned, err := jwtforge.MintUnsigned("none", claims, map[string]any{"kid": hdr["kid"]})
 	require.NoError(t, err)
 	cases := []struct {
 		name string
@@ -602,7 +603,7 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	if world.T.Mode.SharedSecret() { // only the shared secret lets the harness sign an expired token
 		expired := maps.Clone(claims)
 		expired["iat"], expired["exp"] = time.Now().Add(-90*time.Minute).Unix(), time.Now().Add(-time.Hour).Unix()
-		tok, err := fixtures.MintHS256(world.Secret, expired, nil)
+		tok, err := jwtforge.MintHS256(world.Secret, expired, nil)
 		require.NoError(t, err)
 		cases = append(cases, struct{ name, auth string }{"case=expired", "Bearer " + tok.Value()})
 	}

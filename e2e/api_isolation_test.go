@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
@@ -165,7 +166,7 @@ func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	defer track(t)()
 	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
 	id := apiNewThread(t, a.ChatKit, "a thread for the forged-sub test").ThreadID
-	forged, err := fixtures.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
+	forged, err := jwtforge.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
 	require.NoError(t, err)
 	ck := world.ChatKit(forged)
 	for _, r := range []chatkit.Request{

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -130,15 +131,15 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		assert.Equal(t, a.User.ID, claims["sub"])
 	})
 	t.Run("case=changed-claim-fails", func(t *testing.T) {
-		forged, err := fixtures.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
+		forged, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
 		require.NoError(t, err)
 		_, err = apiVerifyToken(t, a.Auth, forged)
 		assert.Error(t, err, "a token whose sub was changed after signing must not verify")
 	})
 	t.Run("case=other-key-fails", func(t *testing.T) {
-		claims, err := fixtures.DecodeClaims(a.Token)
+		claims, err := jwtforge.DecodeClaims(a.Token)
 		require.NoError(t, err)
-		hdr, err := fixtures.DecodeHeader(a.Token)
+		hdr, err := jwtforge.DecodeHeader(a.Token)
 		require.NoError(t, err)
 		alg, _ := hdr["alg"].(string)
 		other, err := world.T.Mode.Untrusted(world.Forge(t), alg)
@@ -147,7 +148,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		if k, ok := hdr["kid"].(string); ok {
 			kid = map[string]any{"kid": k}
 		}
-		forged, err := fixtures.Sign(other.WithKID(""), claims, kid)
+		forged, err := jwtforge.Sign(other.WithKID(""), claims, kid)
 		require.NoError(t, err)
 		_, err = apiVerifyToken(t, a.Auth, forged)
 		assert.Error(t, err, "a token signed by another key must not verify")
@@ -219,7 +220,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 		if r.tok.IsZero() {
 			continue
 		}
-		hdr, err := fixtures.DecodeHeader(r.tok)
+		hdr, err := jwtforge.DecodeHeader(r.tok)
 		require.NoError(t, err)
 		kid, _ := hdr["kid"].(string)
 		_, published := last.Lookup(kid)
@@ -271,7 +272,7 @@ func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
 	}{{a, ca}, {b, cb}, {a, ca}} {
 		tok, _, err := x.client.Token(c)
 		require.NoError(t, err)
-		claims, err := fixtures.DecodeClaims(tok)
+		claims, err := jwtforge.DecodeClaims(tok)
 		require.NoError(t, err)
 		assert.Equal(t, x.who.User.ID, claims["sub"],
 			"the token for %s's session must name %s in sub, not the user of another (newer) session", x.who.Role, x.who.Role)

@@ -25,6 +25,7 @@ import (
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/redact"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
@@ -39,11 +40,11 @@ var secMaxRejectTime = containers.Scaled(2 * time.Second)
 type secKeys struct {
 	// Trusted signs exactly as the app does: with the shared secret (a mode that signs with it), or
 	// the web's own key recovered from its jwks table (jwks). Zero when it cannot be had: TrustedWhy.
-	Trusted    fixtures.SigningKey
+	Trusted    jwtforge.SigningKey
 	TrustedWhy string
 	// ServerKey is the web's JWKS signing key (recovered), of whatever algorithm the jwt plugin is
 	// configured with, in either mode (the plugin keeps a JWKS in hs256 mode too). Zero: ServerKeyWhy.
-	ServerKey    fixtures.SigningKey
+	ServerKey    jwtforge.SigningKey
 	ServerKeyWhy string
 	// ServerKID is the kid of the web's current JWKS key ("" when none); PublicX its raw public key
 	// bytes, PublicJWK the key as published, PublicPEM its SPKI PEM. JWKSWhy says why they are missing.
@@ -98,7 +99,7 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 
 	k.ServerKey, k.ServerKeyWhy = secRecoverServerKey(t, k.ServerKID, k.serverAlg)
 	if world.T.Mode.SharedSecret() {
-		k.Trusted = fixtures.SecretKey(world.Secret, "shared secret (world.Secret)")
+		k.Trusted = jwtforge.SecretKey(world.Secret, "shared secret (world.Secret)")
 	} else {
 		k.Trusted, k.TrustedWhy = k.ServerKey, k.ServerKeyWhy
 	}
@@ -108,10 +109,10 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 // secRecoverServerKey reads Better Auth's jwks table and decrypts the private key with kid (or the
 // newest) using the shared secret; alg is the key's alg as published ("" infers it). It never
 // prints the key.
-func secRecoverServerKey(t *testing.T, kid, alg string) (fixtures.SigningKey, string) {
+func secRecoverServerKey(t *testing.T, kid, alg string) (jwtforge.SigningKey, string) {
 	t.Helper()
 	if world.Secret.IsZero() {
-		return fixtures.SigningKey{}, "the harness does not know the target's secret"
+		return jwtforge.SigningKey{}, "the harness does not know the target's secret"
 	}
 	cx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -123,11 +124,11 @@ func secRecoverServerKey(t *testing.T, kid, alg string) (fixtures.SigningKey, st
 	}
 	var id, stored string
 	if err := world.DB.Pool().QueryRow(cx, q, args...).Scan(&id, &stored); err != nil {
-		return fixtures.SigningKey{}, fmt.Sprintf("no Better Auth jwks row to recover the signing key from (%s)", redact.String(err.Error()))
+		return jwtforge.SigningKey{}, fmt.Sprintf("no Better Auth jwks row to recover the signing key from (%s)", redact.String(err.Error()))
 	}
-	key, err := fixtures.BetterAuthSigningKey(world.Secret, stored, alg, id)
+	key, err := jwtforge.BetterAuthSigningKey(world.Secret, stored, alg, id)
 	if err != nil {
-		return fixtures.SigningKey{}, fmt.Sprintf("the web's signing key could not be recovered from its jwks table: %v", err)
+		return jwtforge.SigningKey{}, fmt.Sprintf("the web's signing key could not be recovered from its jwks table: %v", err)
 	}
 	return key, ""
 }
@@ -268,7 +269,7 @@ func secJudgeRejected(name string, r *chatkit.RawResponse, err error, tok fixtur
 		}
 	}
 	for i := range 3 {
-		if seg := fixtures.Segment(tok, i); len(seg) >= 16 && strings.Contains(string(r.Body), seg) {
+		if seg := jwtforge.Segment(tok, i); len(seg) >= 16 && strings.Contains(string(r.Body), seg) {
 			o.Problems = append(o.Problems, fmt.Sprintf("the error body echoes segment %d of the token", i))
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
@@ -82,7 +83,7 @@ type secBuilder struct {
 	mode   string         // the token mode's name, for the log
 	tm     tokenmode.Mode // the token mode
 	alg    string         // the alg of A's token as issued
-	forge  *fixtures.Forge
+	forge  *jwtforge.Forge
 	keys   *secKeys
 	real   fixtures.Secret // A's token as issued
 	realB  fixtures.Secret // B's token as issued
@@ -103,21 +104,21 @@ func (b *secBuilder) bearer(tok fixtures.Secret, construction string) secToken {
 // construction says.
 func (b *secBuilder) trusted(set map[string]any, what string) (secToken, error) {
 	if b.keys.Trusted.IsZero() {
-		tok, err := fixtures.TamperClaims(b.real, set)
+		tok, err := jwtforge.TamperClaims(b.real, set)
 		return b.bearer(tok, what+"; A's real token edited, original signature (the web's key is not available: "+b.keys.TrustedWhy+")"), err
 	}
 	var header map[string]any
 	if b.tm.SharedSecret() {
 		header = map[string]any{"typ": "JWT"}
 	}
-	tok, err := fixtures.Sign(b.keys.Trusted, secClaims(b.claims, set), header)
+	tok, err := jwtforge.Sign(b.keys.Trusted, secClaims(b.claims, set), header)
 	return b.bearer(tok, what+"; signed with the "+b.keys.Trusted.String()), err
 }
 
 // untrusted returns a key of this mode's algorithm (that of A's token) the server does not trust, as
 // the mode makes it (a random secret; a forge key of the app's algorithm), so a token reaches the key
 // lookup.
-func (b *secBuilder) untrusted() fixtures.SigningKey {
+func (b *secBuilder) untrusted() jwtforge.SigningKey {
 	k, err := b.tm.Untrusted(b.forge, b.alg)
 	if err != nil {
 		k = b.forge.EdDSA()
@@ -127,20 +128,20 @@ func (b *secBuilder) untrusted() fixtures.SigningKey {
 
 // asym is the forge's key of the algorithm of the server's JWKS key (EdDSA when it publishes none
 // the forge has): the attacker's key of the header-key cases, so they get as far as the key lookup.
-func (b *secBuilder) asym() fixtures.SigningKey {
+func (b *secBuilder) asym() jwtforge.SigningKey {
 	if k, err := tokenmode.ForgeKey(b.forge, b.keys.serverAlg); err == nil {
 		return k
 	}
 	return b.forge.EdDSA()
 }
 
-func (b *secBuilder) sign(k fixtures.SigningKey, header map[string]any, what string) (secToken, error) {
-	tok, err := fixtures.Sign(k, b.claims, header)
+func (b *secBuilder) sign(k jwtforge.SigningKey, header map[string]any, what string) (secToken, error) {
+	tok, err := jwtforge.Sign(k, b.claims, header)
 	return b.bearer(tok, what+"; signed with "+k.String()), err
 }
 
 func (b *secBuilder) hmac(secret []byte, name string, header map[string]any, what string) (secToken, error) {
-	k, err := fixtures.HMACKey(fixtures.AlgHS256, secret, name)
+	k, err := jwtforge.HMACKey(jwtforge.AlgHS256, secret, name)
 	if err != nil {
 		return secToken{}, err
 	}
@@ -182,7 +183,7 @@ func secCases() []secCase {
 			if !hs(b) {
 				header = secClaims(header, b.serverKIDHeader())
 			}
-			t, err := b.sign(fixtures.SecretKey(world.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
+			t, err := b.sign(jwtforge.SecretKey(world.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
 			if hs(b) {
 				t.expect, t.why = secExpectAccept, "hs256: this is how the app signs; proves the forge builds valid tokens"
 			}
@@ -201,19 +202,19 @@ func secCases() []secCase {
 
 		// Signature integrity.
 		{"sig-stripped", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
-			tok, err := fixtures.StripSignature(b.real)
+			tok, err := jwtforge.StripSignature(b.real)
 			return b.bearer(tok, "A's real token, signature removed (header.payload.)"), err
 		}},
 		{"sig-corrupted", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
-			tok, err := fixtures.CorruptSignature(b.real)
+			tok, err := jwtforge.CorruptSignature(b.real)
 			return b.bearer(tok, "A's real token, one signature bit flipped"), err
 		}},
 		{"sig-truncated", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
-			tok, err := fixtures.TruncateSignature(b.real, 4)
+			tok, err := jwtforge.TruncateSignature(b.real, 4)
 			return b.bearer(tok, "A's real token, last 4 signature characters cut (jwt_tool)"), err
 		}},
 		{"sig-swapped", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
-			tok := fixtures.NewSecret(fixtures.Segment(b.real, 0) + "." + fixtures.Segment(b.real, 1) + "." + fixtures.Segment(b.realB, 2))
+			tok := fixtures.NewSecret(jwtforge.Segment(b.real, 0) + "." + jwtforge.Segment(b.real, 1) + "." + jwtforge.Segment(b.realB, 2))
 			return b.bearer(tok, "A's header and claims with B's (valid) signature"), nil
 		}},
 		{"claims-tampered-sub", "signature", wkTampered, func(b *secBuilder) (secToken, error) {
@@ -221,11 +222,11 @@ func secCases() []secCase {
 			if _, ok := b.claims["id"]; ok {
 				set["id"] = b.b.User.ID
 			}
-			tok, err := fixtures.TamperClaims(b.real, set)
+			tok, err := jwtforge.TamperClaims(b.real, set)
 			return b.bearer(tok, "A's real token with sub (and email) set to B's, original signature"), err
 		}},
 		{"claims-tampered-exp", "signature", wkTampered, func(b *secBuilder) (secToken, error) {
-			tok, err := fixtures.TamperClaims(b.real, map[string]any{"exp": b.now.Add(365 * 24 * time.Hour).Unix()})
+			tok, err := jwtforge.TamperClaims(b.real, map[string]any{"exp": b.now.Add(365 * 24 * time.Hour).Unix()})
 			return b.bearer(tok, "A's real token with exp pushed a year out, original signature"), err
 		}},
 
@@ -236,11 +237,11 @@ func secCases() []secCase {
 		{"alg-none-mixedcase", "alg", wkAlgNone, secAlgNone("nOnE")},
 		{"alg-empty", "alg", wkAlgNone, secAlgNone("")},
 		{"alg-none-real-signature", "alg", wkAlgNone, func(b *secBuilder) (secToken, error) {
-			tok, err := fixtures.TamperHeader(b.real, map[string]any{"alg": "none"})
+			tok, err := jwtforge.TamperHeader(b.real, map[string]any{"alg": "none"})
 			return b.bearer(tok, `A's real token with header alg "none", original signature kept`), err
 		}},
 		{"hs512-shared-secret", "alg", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
-			k, err := fixtures.HMACKey(fixtures.AlgHS512, []byte(world.Secret.Value()), "shared secret")
+			k, err := jwtforge.HMACKey(jwtforge.AlgHS512, []byte(world.Secret.Value()), "shared secret")
 			if err != nil {
 				return secToken{}, err
 			}
@@ -364,7 +365,7 @@ func secCases() []secCase {
 		}},
 		{"kid-not-a-string", "kid", wkKid, func(b *secBuilder) (secToken, error) {
 			k := b.untrusted().WithKID("")
-			tok, err := fixtures.SignLyingAlg(k, k.Alg(), b.claims, map[string]any{"kid": map[string]any{"$ne": ""}})
+			tok, err := jwtforge.SignLyingAlg(k, k.Alg(), b.claims, map[string]any{"kid": map[string]any{"$ne": ""}})
 			return b.bearer(tok, `A's claims, this mode's alg by an untrusted key, kid {"$ne": ""} (an object; assembled by hand, jwx refuses it); signed with `+k.String()), err
 		}},
 
@@ -440,40 +441,40 @@ func secCases() []secCase {
 				return secNA("no token can be signed as the app signs (" + b.keys.TrustedWhy + ")")
 			}
 			header := map[string]any{"crit": []string{"urn:authflow:must-understand"}, "urn:authflow:must-understand": true}
-			if k.Alg() == fixtures.AlgHS256 {
+			if k.Alg() == jwtforge.AlgHS256 {
 				header["typ"] = "JWT"
 			}
-			tok, err := fixtures.SignLyingAlg(k, k.Alg(), b.claims, header)
+			tok, err := jwtforge.SignLyingAlg(k, k.Alg(), b.claims, header)
 			t := b.bearer(tok, `A's claims signed as the app signs, header crit ["urn:authflow:must-understand"] (assembled by hand); signed with the `+k.String())
 			return t, err
 		}},
 
 		// Malformed tokens.
 		{"segments-1", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			return fixtures.WithSegments(b.real, 1), "A's real token cut to its header segment", nil
+			return jwtforge.WithSegments(b.real, 1), "A's real token cut to its header segment", nil
 		})},
 		{"segments-2", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			return fixtures.WithSegments(b.real, 2), "A's real token cut to header.payload (no dot, no signature)", nil
+			return jwtforge.WithSegments(b.real, 2), "A's real token cut to header.payload (no dot, no signature)", nil
 		})},
 		{"segments-4", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			return fixtures.WithSegments(b.real, 4), "A's real token plus a fourth segment", nil
+			return jwtforge.WithSegments(b.real, 4), "A's real token plus a fourth segment", nil
 		})},
 		{"segments-5-jwe-shaped", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			return fixtures.WithSegments(b.real, 5), "A's real token plus two segments (JWE-shaped)", nil
+			return jwtforge.WithSegments(b.real, 5), "A's real token plus two segments (JWE-shaped)", nil
 		})},
 		{"segments-empty", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
 			return fixtures.NewSecret(".."), `".." (three empty segments)`, nil
 		})},
 		{"bad-base64url", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			tok, err := fixtures.BadBase64URL(b.real)
+			tok, err := jwtforge.BadBase64URL(b.real)
 			return tok, "A's real token with '+', '/' and '=' in the payload segment", err
 		})},
 		{"header-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			tok, err := fixtures.RawHeaderSegment(b.real, []byte("not json"))
+			tok, err := jwtforge.RawHeaderSegment(b.real, []byte("not json"))
 			return tok, "A's real token with header base64url(\"not json\")", err
 		})},
 		{"header-json-array", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			tok, err := fixtures.RawHeaderSegment(b.real, []byte("[]"))
+			tok, err := jwtforge.RawHeaderSegment(b.real, []byte("[]"))
 			return tok, "A's real token with header base64url(\"[]\")", err
 		})},
 		{"payload-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
@@ -482,15 +483,15 @@ func secCases() []secCase {
 				k = b.forge.EdDSA()
 			}
 			var header map[string]any
-			if k.Alg() == fixtures.AlgHS256 {
+			if k.Alg() == jwtforge.AlgHS256 {
 				header = map[string]any{"typ": "JWT"}
 			}
-			tok, err := fixtures.SignPayload(k, []byte("not json"), header)
+			tok, err := jwtforge.SignPayload(k, []byte("not json"), header)
 			return tok, "payload \"not json\" signed with the " + k.String(), err
 		})},
 		{"oversized-64k", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
 			k := b.untrusted()
-			tok, err := fixtures.Oversized(k, b.claims, nil, 64<<10)
+			tok, err := jwtforge.Oversized(k, b.claims, nil, 64<<10)
 			return tok, fmt.Sprintf("A's claims plus a 64 KiB pad claim (%d bytes), signed with %s", tok.Len(), k), err
 		})},
 
@@ -516,7 +517,7 @@ func secCases() []secCase {
 
 func secAlgNone(alg string) func(b *secBuilder) (secToken, error) {
 	return func(b *secBuilder) (secToken, error) {
-		tok, err := fixtures.Unsigned(alg, b.claims, nil)
+		tok, err := jwtforge.Unsigned(alg, b.claims, nil)
 		return b.bearer(tok, fmt.Sprintf("A's claims, header alg %q, empty signature", alg)), err
 	}
 }
@@ -554,9 +555,9 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	go func() { _, err := world.forge(); forgeReady <- err }()
 	a := world.NewActor(t, "sec-a")
 	bUser := world.NewActor(t, "sec-b")
-	claims, err := fixtures.DecodeClaims(a.Token)
+	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err, "A's token is a JWT")
-	head, err := fixtures.DecodeHeader(a.Token)
+	head, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	kid, _ := head["kid"].(string)
 	keys := secLoadKeys(t, a.Auth, kid)
@@ -777,7 +778,7 @@ func secResult(t *testing.T) string {
 	return "pass"
 }
 
-func secDescribe(k fixtures.SigningKey, why string) string {
+func secDescribe(k jwtforge.SigningKey, why string) string {
 	if k.IsZero() {
 		return "none (" + why + ")"
 	}
@@ -786,7 +787,7 @@ func secDescribe(k fixtures.SigningKey, why string) string {
 
 // secJWKSUnderKID is a JWKS holding k's public key under kid (the server's), as an attacker
 // serves it at a jku URL.
-func secJWKSUnderKID(k fixtures.SigningKey, kid string) ([]byte, error) {
+func secJWKSUnderKID(k jwtforge.SigningKey, kid string) ([]byte, error) {
 	j, err := k.WithKID(kid).PublicJWK()
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 )
 
@@ -51,7 +52,7 @@ func secListAccepts(c context.Context, tok fixtures.Secret) (bool, int) {
 // secTokenExp returns the token's exp.
 func secTokenExp(t *testing.T, tok fixtures.Secret) time.Time {
 	t.Helper()
-	claims, err := fixtures.DecodeClaims(tok)
+	claims, err := jwtforge.DecodeClaims(tok)
 	require.NoError(t, err)
 	exp, ok := claims["exp"].(float64)
 	require.True(t, ok, "the app's token has a numeric exp")
@@ -61,7 +62,7 @@ func secTokenExp(t *testing.T, tok fixtures.Secret) time.Time {
 // secKeysFor loads the mode's keys for the actor's token.
 func secKeysFor(t *testing.T, a *Actor) *secKeys {
 	t.Helper()
-	head, err := fixtures.DecodeHeader(a.Token)
+	head, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	kid, _ := head["kid"].(string)
 	return secLoadKeys(t, a.Auth, kid)
@@ -74,7 +75,7 @@ func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (en
 		return false, false
 	}
 	now := time.Now()
-	tok, err := fixtures.Sign(keys.Trusted, secClaims(claims, map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), nil)
+	tok, err := jwtforge.Sign(keys.Trusted, secClaims(claims, map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), nil)
 	if err != nil {
 		return false, false
 	}
@@ -86,7 +87,7 @@ func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (en
 // reports it against budget key.
 func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure, budgetKey, event string, after func()) {
 	t.Helper()
-	claims, err := fixtures.DecodeClaims(a.Token)
+	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
 	ok, obs := secProbe(c, a.Token)
 	require.True(t, ok, "%s: A's token must work before the %s (%s)\n%s", figure, event, obs, world.serviceLogs(8))
@@ -200,7 +201,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	c := ctx(t)
 	a := world.NewActor(t, "sec-leeway")
 	keys := secKeysFor(t, a)
-	claims, err := fixtures.DecodeClaims(a.Token)
+	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
 
 	for _, lw := range []struct {
@@ -233,7 +234,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 			var obs []string
 			for _, d := range probes {
 				now := time.Now()
-				tok, err := fixtures.Sign(keys.Trusted, secClaims(claims, lw.set(now, d)), nil)
+				tok, err := jwtforge.Sign(keys.Trusted, secClaims(claims, lw.set(now, d)), nil)
 				require.NoError(t, err)
 				ok, status := secListAccepts(c, tok)
 				mark := "rejected"

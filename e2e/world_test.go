@@ -17,6 +17,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -41,7 +42,7 @@ type World struct {
 	// of the world's ChatKit clients and shared by all of them.
 	Zone *chatkit.Zone
 	// forge makes the keys of the token attacks, once (its RSA key takes a moment).
-	forge func() (*fixtures.Forge, error)
+	forge func() (*jwtforge.Forge, error)
 
 	mu       sync.Mutex
 	personas map[string]*Actor
@@ -64,7 +65,7 @@ func newWorld(env *stack.Env) (*World, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the database probe: %w", err)
 	}
-	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(fixtures.NewForge),
+	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(jwtforge.NewForge),
 		personas: map[string]*Actor{}}, nil
 }
 
@@ -134,7 +135,7 @@ func (w *World) ChatKit(tok fixtures.Secret) *chatkit.Client {
 }
 
 // Forge returns the process's key forge.
-func (w *World) Forge(t *testing.T) *fixtures.Forge {
+func (w *World) Forge(t *testing.T) *jwtforge.Forge {
 	t.Helper()
 	f, err := w.forge()
 	require.NoError(t, err, "make the forge's keys")

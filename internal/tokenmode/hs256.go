@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -29,12 +30,12 @@ func (hs256) Verify(_ context.Context, env Env, tok string) (map[string]any, err
 }
 
 func (hs256) CheckAlg(_ context.Context, _ Env, alg string) error {
-	if alg != fixtures.AlgHS256 {
+	if alg != jwtforge.AlgHS256 {
 		return fmt.Errorf("hs256 mode signs with HMAC-SHA256 (alg HS256), got %q", alg)
 	}
 	return nil
 }
 
-func (hs256) Untrusted(_ *fixtures.Forge, _ string) (fixtures.SigningKey, error) {
-	return fixtures.HMACKey(fixtures.AlgHS256, []byte("not-the-shared-secret-"+fixtures.ProcessRun().ID()), "a random secret")
+func (hs256) Untrusted(_ *jwtforge.Forge, _ string) (jwtforge.SigningKey, error) {
+	return jwtforge.HMACKey(jwtforge.AlgHS256, []byte("not-the-shared-secret-"+fixtures.ProcessRun().ID()), "a random secret")
 }

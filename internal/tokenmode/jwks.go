@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -48,9 +48,9 @@ func (jwksMode) CheckAlg(ctx context.Context, env Env, alg string) error {
 	return nil
 }
 
-func (jwksMode) Untrusted(f *fixtures.Forge, alg string) (fixtures.SigningKey, error) {
+func (jwksMode) Untrusted(f *jwtforge.Forge, alg string) (jwtforge.SigningKey, error) {
 	if !knownAsymmetric(alg) {
-		alg = fixtures.AlgEdDSA
+		alg = jwtforge.AlgEdDSA
 	}
 	return ForgeKey(f, alg)
 }

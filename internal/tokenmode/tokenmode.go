@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -38,7 +39,7 @@ type Mode interface {
 	IssuerAudience() bool
 	// Untrusted returns a key that signs with alg (the app's, from a real token) which the backend
 	// does not trust, so that a token of it gets as far as the key lookup.
-	Untrusted(f *fixtures.Forge, alg string) (fixtures.SigningKey, error)
+	Untrusted(f *jwtforge.Forge, alg string) (jwtforge.SigningKey, error)
 }
 
 // Env is what a mode needs of the running target.
@@ -91,12 +92,12 @@ func Names() []string {
 }
 
 // Asymmetric are the JWS algorithms of keys Better Auth's jwt plugin can publish, and the forge's.
-var Asymmetric = []string{fixtures.AlgEdDSA, "ES256", "RS256", "PS256"}
+var Asymmetric = []string{jwtforge.AlgEdDSA, "ES256", "RS256", "PS256"}
 
 // ForgeKey returns the forge's key that signs with alg (one of [Asymmetric]).
-func ForgeKey(f *fixtures.Forge, alg string) (fixtures.SigningKey, error) {
+func ForgeKey(f *jwtforge.Forge, alg string) (jwtforge.SigningKey, error) {
 	switch alg {
-	case fixtures.AlgEdDSA:
+	case jwtforge.AlgEdDSA:
 		return f.EdDSA(), nil
 	case "ES256":
 		return f.ES256(), nil
@@ -105,7 +106,7 @@ func ForgeKey(f *fixtures.Forge, alg string) (fixtures.SigningKey, error) {
 	case "PS256":
 		return f.RS256().WithAlg("PS256")
 	}
-	return fixtures.SigningKey{}, fmt.Errorf("the forge has no key for alg %q (it has %v)", alg, Asymmetric)
+	return jwtforge.SigningKey{}, fmt.Errorf("the forge has no key for alg %q (it has %v)", alg, Asymmetric)
 }
 
 func knownAsymmetric(alg string) bool { return slices.Contains(Asymmetric, alg) }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -23,7 +24,7 @@ func TestRegistry_ListsTheModesAndRefusesATwin(t *testing.T) {
 }
 
 func claims() map[string]any {
-	c := fixtures.AccessClaims(fixtures.Subject{ID: "u1", Email: "u1@authflow.test", Name: "U"}, time.Now())
+	c := jwtforge.AccessClaims(jwtforge.Subject{ID: "u1", Email: "u1@authflow.test", Name: "U"}, time.Now())
 	c["iss"], c["aud"] = "http://web.test", "http://web.test"
 	return c
 }
@@ -32,7 +33,7 @@ func TestHS256_VerifiesWithTheSecretOnly(t *testing.T) {
 	m, _ := Get(HS256)
 	secret := fixtures.NewSecret("an-app-secret-of-enough-length-0123456789")
 	env := Env{Secret: secret, Leeway: time.Second}
-	tok, err := fixtures.MintHS256(secret, claims(), nil)
+	tok, err := jwtforge.MintHS256(secret, claims(), nil)
 	require.NoError(t, err)
 	got, err := m.Verify(context.Background(), env, tok.Value())
 	require.NoError(t, err)
@@ -40,7 +41,7 @@ func TestHS256_VerifiesWithTheSecretOnly(t *testing.T) {
 
 	other, err := m.Untrusted(nil, "HS256")
 	require.NoError(t, err)
-	forged, err := fixtures.Sign(other, claims(), nil)
+	forged, err := jwtforge.Sign(other, claims(), nil)
 	require.NoError(t, err)
 	_, err = m.Verify(context.Background(), env, forged.Value())
 	assert.Error(t, err, "a token of another secret does not verify")
@@ -57,9 +58,9 @@ func TestHS256_VerifiesWithTheSecretOnly(t *testing.T) {
 // algorithm a target pins.
 func TestJWKS_IsAlgorithmAgnostic(t *testing.T) {
 	m, _ := Get(JWKS)
-	app, err := fixtures.NewForge() // stands for the app's keys
+	app, err := jwtforge.NewForge() // stands for the app's keys
 	require.NoError(t, err)
-	attacker, err := fixtures.NewForge()
+	attacker, err := jwtforge.NewForge()
 	require.NoError(t, err)
 	raw, err := app.JWKS()
 	require.NoError(t, err)
@@ -67,11 +68,11 @@ func TestJWKS_IsAlgorithmAgnostic(t *testing.T) {
 	require.NoError(t, err)
 	env := Env{Issuer: "http://web.test", Audience: "http://web.test", Leeway: time.Second,
 		JWKS: func(context.Context) (*betterauth.KeySet, error) { return ks, nil }}
-	for _, alg := range []string{fixtures.AlgEdDSA, "ES256", "RS256"} {
+	for _, alg := range []string{jwtforge.AlgEdDSA, "ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			key, err := ForgeKey(app, alg)
 			require.NoError(t, err)
-			tok, err := fixtures.Sign(key, claims(), nil)
+			tok, err := jwtforge.Sign(key, claims(), nil)
 			require.NoError(t, err)
 			_, err = m.Verify(context.Background(), env, tok.Value())
 			require.NoError(t, err, "a %s token of a published key verifies", alg)
@@ -80,7 +81,7 @@ func TestJWKS_IsAlgorithmAgnostic(t *testing.T) {
 			bad, err := m.Untrusted(attacker, alg)
 			require.NoError(t, err)
 			assert.Equal(t, alg, bad.Alg(), "the untrusted key signs with the app's algorithm")
-			forged, err := fixtures.Sign(bad.WithKID(key.KID()), claims(), nil)
+			forged, err := jwtforge.Sign(bad.WithKID(key.KID()), claims(), nil)
 			require.NoError(t, err)
 			_, err = m.Verify(context.Background(), env, forged.Value())
 			assert.Error(t, err, "the attacker's %s key under the app's kid does not verify", alg)

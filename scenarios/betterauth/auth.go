@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 )
 
 // User is Better Auth's user object (the token route returns only ID, Email and Name).
@@ -145,10 +146,10 @@ func (c *Client) Token(ctx context.Context) (fixtures.Secret, *TokenResponse, er
 		return fixtures.Secret{}, nil, fmt.Errorf("token: expiresAt: %w", err)
 	}
 	tr.ExpiresAt = exp
-	if tr.Header, err = fixtures.DecodeHeader(raw.Token); err != nil {
+	if tr.Header, err = jwtforge.DecodeHeader(raw.Token); err != nil {
 		return fixtures.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
 	}
-	if tr.Claims, err = fixtures.DecodeClaims(raw.Token); err != nil {
+	if tr.Claims, err = jwtforge.DecodeClaims(raw.Token); err != nil {
 		return fixtures.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
 	}
 	return raw.Token, tr, nil

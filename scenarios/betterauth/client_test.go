@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
@@ -190,14 +191,14 @@ func TestJWKS_VerifiesPluginTokens(t *testing.T) {
 	require.NoError(t, err, "the set-auth-jwt header verifies too")
 
 	// A token signed by an attacker key with the real kid does not.
-	_, evil, err := fixtures.NewEd25519Key()
+	_, evil, err := jwtforge.NewEd25519Key()
 	require.NoError(t, err)
-	forged, err := fixtures.MintEdDSA(evil, map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
+	forged, err := jwtforge.MintEdDSA(evil, map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
 	require.NoError(t, err)
 	_, err = ks.Verify(forged.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)
 	// Nor an HS256 token (alg confusion).
-	hs, err := fixtures.MintHS256(fixtures.NewSecret("k"), map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
+	hs, err := jwtforge.MintHS256(fixtures.NewSecret("k"), map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
 	require.NoError(t, err)
 	_, err = ks.Verify(hs.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)

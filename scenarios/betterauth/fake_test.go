@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 )
 
 // fakeAuth imitates Better Auth 1.7 (email + password, cookie session, jwt plugin) as its docs
@@ -52,7 +53,7 @@ type fakeUser struct {
 }
 
 func newFakeAuth(mode string) *fakeAuth {
-	pub, priv, err := fixtures.NewEd25519Key()
+	pub, priv, err := jwtforge.NewEd25519Key()
 	if err != nil {
 		panic(err)
 	}
@@ -283,7 +284,7 @@ func (f *fakeAuth) signIn(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeAuth) pluginJWT(u *fakeUser) string {
 	now := time.Now()
-	tok, err := fixtures.MintEdDSA(f.priv, map[string]any{
+	tok, err := jwtforge.MintEdDSA(f.priv, map[string]any{
 		"sub": u.ID, "email": u.Email, "name": u.Name, "iat": now.Unix(), "exp": now.Add(15 * time.Minute).Unix(),
 		"iss": f.srv.URL, "aud": f.srv.URL,
 	}, map[string]any{"kid": f.kid})
@@ -325,12 +326,12 @@ func (f *fakeAuth) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	tok, err := fixtures.MintHS256(f.secret, fixtures.AccessClaims(fixtures.Subject{ID: u.ID, Email: u.Email, Name: u.Name}, now), nil)
+	tok, err := jwtforge.MintHS256(f.secret, jwtforge.AccessClaims(jwtforge.Subject{ID: u.ID, Email: u.Email, Name: u.Name}, now), nil)
 	if err != nil {
 		panic(err)
 	}
 	writeJSON(w, 200, map[string]any{"token": tok.Value(), "user": map[string]string{"id": u.ID, "email": u.Email, "name": u.Name},
-		"expiresAt": now.Add(fixtures.AccessTokenTTL).UTC().Format(time.RFC3339Nano)})
+		"expiresAt": now.Add(jwtforge.AccessTokenTTL).UTC().Format(time.RFC3339Nano)})
 }
 
 func (f *fakeAuth) signOut(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
@@ -156,7 +157,7 @@ func TestScoping_AnotherUsersThreadLooksMissing(t *testing.T) {
 func TestAuth_MissingAndInvalidTokensAre401BeforeAnyStreamByte(t *testing.T) {
 	ctx := context.Background()
 	f, c := setup(t)
-	expired, err := fixtures.MintHS256(f.secret, fixtures.ExpiredClaims(fixtures.Subject{ID: "user_a"}, time.Now()), nil)
+	expired, err := jwtforge.MintHS256(f.secret, jwtforge.ExpiredClaims(jwtforge.Subject{ID: "user_a"}, time.Now()), nil)
 	require.NoError(t, err)
 
 	_, err = c.WithoutAuth().CreateThread(ctx, "hi")

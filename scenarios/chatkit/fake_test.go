@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/jwtforge"
 )
 
 // fakeChatKit imitates a ChatKit backend as the official SDK serves it (openai/chatkit-python,
@@ -59,7 +60,7 @@ func (f *fakeChatKit) Close()      { f.srv.Close() }
 func (f *fakeChatKit) URL() string { return f.srv.URL + "/chatkit" }
 
 func (f *fakeChatKit) token(sub string) fixtures.Secret {
-	t, err := fixtures.MintHS256(f.secret, fixtures.AccessClaims(fixtures.Subject{ID: sub, Email: sub + "@authflow.test", Name: sub}, time.Now()), nil)
+	t, err := jwtforge.MintHS256(f.secret, jwtforge.AccessClaims(jwtforge.Subject{ID: sub, Email: sub + "@authflow.test", Name: sub}, time.Now()), nil)
 	if err != nil {
 		panic(err)
 	}
