@@ -100,8 +100,33 @@ func TestKillMatrix(t *testing.T) {
 		})
 	}
 
-	// The profiles: a clean run of the union of their faults' selections, in hs256.
+	// The profiles: a clean run of the union of their faults' selections, in the profile's mode.
 	var profiles []string
+	for _, f := range faults {
+		for _, p := range f.Profiles {
+			if !slices.Contains(profiles, p) {
+				profiles = append(profiles, p)
+			}
+		}
+	}
+	for _, p := range profiles {
+		var sel []string
+		for _, f := range faults {
+			if slices.Contains(f.Profiles, p) {
+				sel = append(sel, selection(f)...)
+			}
+		}
+		_, mode := profileSpec(p)
+		c := profileChild(t, p, &child{Label: "clean,mode=" + mode, Mode: mode, Run: runPattern(sel)})
+		run(c, func(t *testing.T) row {
+			c.run(t, art)
+			checkClean(t, c)
+			r := cleanRow(c)
+			r.Mode = c.Mode + " (" + profileName(p) + ")"
+			return r
+		})
+	}
+
 	for _, f := range faults {
 		for _, p := range f.Profiles {
 			if !slices.Contains(profiles, p) {
@@ -128,7 +153,8 @@ func TestKillMatrix(t *testing.T) {
 
 	for _, f := range faults {
 		for _, p := range f.Profiles {
-			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f))})
+			_, mode := profileSpec(p)
+			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))})
 			run(c, func(t *testing.T) row {
 				requireExistingTests(t, f, all)
 				c.run(t, art)
@@ -521,6 +547,15 @@ func TestKillMatrix_DeclaresEveryFaultSwitch(t *testing.T) {
 				t.Errorf("fault %s: mode %q, want hs256 or jwks", f.Name, m)
 			}
 		}
+		for _, p := range f.Profiles {
+			file, m := profileSpec(p)
+			if m != hs256 && m != jwks {
+				t.Errorf("fault %s: profile %s: mode %q, want hs256 or jwks", f.Name, p, m)
+			}
+			if _, err := os.Stat(filepath.Join(moduleRoot(t), file)); err != nil {
+				t.Errorf("fault %s: profile %s: %v", f.Name, p, err)
+			}
+		}
 		if strings.Contains(readme[f.Name], "hs256 only") && !slices.Equal(f.Modes, []string{hs256}) {
 			t.Errorf("fault %s applies to hs256 only (refapp/README.md), but runs in %v", f.Name, f.Modes)
 		}
@@ -550,12 +585,25 @@ func TestKillMatrix_ExpectationsNameExistingTests(t *testing.T) {
 	}
 }
 
-// profileName is a profile target's file name without .yaml, as the kill table shows it.
-func profileName(p string) string { return strings.TrimSuffix(filepath.Base(p), ".yaml") }
+// profileSpec splits a Profiles entry, "file[:mode]" (mode hs256 by default).
+func profileSpec(p string) (file, mode string) {
+	file, mode, _ = strings.Cut(p, ":")
+	if mode == "" {
+		mode = hs256
+	}
+	return file, mode
+}
 
-// profileChild points c at the profile target p (its label and artifacts name it).
+// profileName is a profile target's file name without .yaml, as the kill table shows it.
+func profileName(p string) string {
+	file, _ := profileSpec(p)
+	return strings.TrimSuffix(filepath.Base(file), ".yaml")
+}
+
+// profileChild points c at the profile target of the entry p (its label and artifacts name it).
 func profileChild(t *testing.T, p string, c *child) *child {
-	abs := filepath.Join(moduleRoot(t), p)
+	file, _ := profileSpec(p)
+	abs := filepath.Join(moduleRoot(t), file)
 	if _, err := os.Stat(abs); err != nil {
 		t.Fatalf("kill matrix profile %s: %v", p, err)
 	}

@@ -32,9 +32,9 @@ type fault struct {
 	// peer": a misleading transport error where the harness must show the real cause).
 	MustNotSay string
 	// Profiles are further target files (relative to the module root) of the reference app in
-	// another profile that the fault also runs against, in hs256, each after a clean run of its own:
-	// the gate must hold where the app behaves like a real one (rate limits on). A fault without
-	// Modes runs only against its profiles.
+	// another profile that the fault also runs against, "file[:mode]" (hs256 by default), each after a
+	// clean run of its own: the gate must hold where the app behaves like a real one (rate limits on,
+	// RS256 keys). A fault without Modes runs only against its profiles.
 	Profiles []string
 }
 
@@ -136,6 +136,7 @@ var faults = []fault{
 			"TestSecurity_JWTAttackMatrix/case=claims-tampered-sub",
 			"TestChatKit_RequestsWithoutAValidTokenAreRefused/case=changed-sub",
 		},
+		Profiles: []string{"targets/reference-rs256.yaml:jwks"}, // keyfunc over an RS256 JWKS
 	},
 	{
 		Name:  "accept-alg-none",
@@ -154,6 +155,7 @@ var faults = []fault{
 			"TestSecurity_JWTAttackMatrix/case=exp-expired",
 			"TestSecurity_JWTAttackMatrix/case=exp-missing",
 		},
+		Profiles: []string{"targets/reference-rs256.yaml:jwks"}, // the recovered key is RSA there
 	},
 	{
 		Name:     "no-login-redirect",
