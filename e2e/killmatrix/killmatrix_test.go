@@ -129,30 +129,6 @@ func TestKillMatrix(t *testing.T) {
 
 	for _, f := range faults {
 		for _, p := range f.Profiles {
-			if !slices.Contains(profiles, p) {
-				profiles = append(profiles, p)
-			}
-		}
-	}
-	for _, p := range profiles {
-		var sel []string
-		for _, f := range faults {
-			if slices.Contains(f.Profiles, p) {
-				sel = append(sel, selection(f)...)
-			}
-		}
-		c := profileChild(t, p, &child{Label: "clean,mode=" + hs256, Mode: hs256, Run: runPattern(sel)})
-		run(c, func(t *testing.T) row {
-			c.run(t, art)
-			checkClean(t, c)
-			r := cleanRow(c)
-			r.Mode = c.Mode + " (" + profileName(p) + ")"
-			return r
-		})
-	}
-
-	for _, f := range faults {
-		for _, p := range f.Profiles {
 			_, mode := profileSpec(p)
 			c := profileChild(t, p, &child{Label: "fault=" + f.Name + ",mode=" + mode, Fault: f.Name, Mode: mode, Run: runPattern(selection(f))})
 			run(c, func(t *testing.T) row {
