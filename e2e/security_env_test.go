@@ -133,22 +133,6 @@ func secRecoverServerKey(t *testing.T, kid, alg string) (jwtforge.SigningKey, st
 	return key, ""
 }
 
-// secClaims returns a copy of base with set applied (a nil value removes the claim).
-func secClaims(base map[string]any, set map[string]any) map[string]any {
-	out := make(map[string]any, len(base)+len(set))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range set {
-		if v == nil {
-			delete(out, k)
-			continue
-		}
-		out[k] = v
-	}
-	return out
-}
-
 // secRequests are the two ChatKit requests every token is sent on.
 var secRequests = []struct {
 	name      string
@@ -228,10 +212,14 @@ func secJudgeRejected(name string, r *chatkit.RawResponse, err error, tok fixtur
 	if err != nil {
 		o.Problems = append(o.Problems, fmt.Sprintf("the answer was cut: %v", err))
 	}
+	inStream := ""
+	if r.Status >= 200 && r.Status < 300 && r.EventStream {
+		inStream = secRefusedInStream(r)
+	}
 	switch {
-	case r.Status >= 200 && r.Status < 300 && r.EventStream && secRefusedInStream(r) != "":
+	case inStream != "":
 		// Not served, but refused only after the stream started (a backend that authenticates inside it).
-		o.Problems = append(o.Problems, secRefusedInStream(r)+"; authenticate before any stream byte and answer 401")
+		o.Problems = append(o.Problems, inStream+"; authenticate before any stream byte and answer 401")
 		return o
 	case r.Status >= 200 && r.Status < 300:
 		o.Accepted = true

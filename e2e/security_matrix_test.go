@@ -111,7 +111,7 @@ func (b *secBuilder) trusted(set map[string]any, what string) (secToken, error) 
 	if b.tm.SharedSecret() {
 		header = map[string]any{"typ": "JWT"}
 	}
-	tok, err := jwtforge.Sign(b.keys.Trusted, secClaims(b.claims, set), header)
+	tok, err := jwtforge.Sign(b.keys.Trusted, jwtforge.Merge(b.claims, set), header)
 	return b.bearer(tok, what+"; signed with the "+b.keys.Trusted.String()), err
 }
 
@@ -181,7 +181,7 @@ func secCases() []secCase {
 		{"resign-shared-secret", "forge check", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
 			header := map[string]any{"typ": "JWT"}
 			if !hs(b) {
-				header = secClaims(header, b.serverKIDHeader())
+				header = jwtforge.Merge(header, b.serverKIDHeader())
 			}
 			t, err := b.sign(jwtforge.SecretKey(world.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
 			if hs(b) {

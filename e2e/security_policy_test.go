@@ -75,7 +75,7 @@ func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (en
 		return false, false
 	}
 	now := time.Now()
-	tok, err := jwtforge.Sign(keys.Trusted, secClaims(claims, map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), nil)
+	tok, err := jwtforge.Sign(keys.Trusted, jwtforge.Merge(claims, map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}), nil)
 	if err != nil {
 		return false, false
 	}
@@ -234,7 +234,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 			var obs []string
 			for _, d := range probes {
 				now := time.Now()
-				tok, err := jwtforge.Sign(keys.Trusted, secClaims(claims, lw.set(now, d)), nil)
+				tok, err := jwtforge.Sign(keys.Trusted, jwtforge.Merge(claims, lw.set(now, d)), nil)
 				require.NoError(t, err)
 				ok, status := secListAccepts(c, tok)
 				mark := "rejected"

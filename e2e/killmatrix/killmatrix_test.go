@@ -32,7 +32,7 @@ type row struct {
 // writes the kill table.
 //
 // Children whose selection has browser tests (and the clean runs, the union of all selections) run
-// one at a time, first; the others then run in parallel (go test -parallel, GOMAXPROCS by default):
+// one at a time, first; the others then run in parallel (go test -parallel: KILLMATRIX_PARALLEL in make):
 // a stack that starts creates a network and veths, and Chromium aborts in-flight requests of a
 // browser running beside it (net::ERR_NETWORK_CHANGED), while API-only children do not mind.
 func TestKillMatrix(t *testing.T) {

@@ -295,28 +295,15 @@ func (s *Summary) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	if skipped := s.Skipped(); len(skipped) > 0 {
-		b.WriteString("### Not applicable (skipped)\n\n| run | test | reason |\n|---|---|---|\n")
-		for i, k := range skipped {
-			if i == MaxListed {
-				fmt.Fprintf(&b, "| | ... and %d more | |\n", len(skipped)-MaxListed)
-				break
-			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", k.Run, k.Test, cell(k.Reason))
-		}
-		b.WriteString("\n")
+	var skipped, notes [][3]string
+	for _, k := range s.Skipped() {
+		skipped = append(skipped, [3]string{k.Run, k.Test, k.Reason})
 	}
-	if notes := s.Notes(); len(notes) > 0 {
-		b.WriteString("### Notes (accepted, but not the preferred answer)\n\n| run | test | note |\n|---|---|---|\n")
-		for i, n := range notes {
-			if i == MaxListed {
-				fmt.Fprintf(&b, "| | ... and %d more | |\n", len(notes)-MaxListed)
-				break
-			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", n.Run, n.Test, cell(n.Text))
-		}
-		b.WriteString("\n")
+	for _, n := range s.Notes() {
+		notes = append(notes, [3]string{n.Run, n.Test, n.Text})
 	}
+	testTable(&b, "Not applicable (skipped)", "reason", skipped)
+	testTable(&b, "Notes (accepted, but not the preferred answer)", "note", notes)
 	if len(problems) > 0 {
 		b.WriteString("### Problems\n\n")
 		for _, p := range problems {
@@ -360,6 +347,22 @@ func (s *Summary) runURL() string {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%s", srv, repo, id)
+}
+
+// testTable writes a section of (run, test, text) rows, at most MaxListed of them; nothing without rows.
+func testTable(b *strings.Builder, title, column string, rows [][3]string) {
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### %s\n\n| run | test | %s |\n|---|---|---|\n", title, column)
+	for i, r := range rows {
+		if i == MaxListed {
+			fmt.Fprintf(b, "| | ... and %d more | |\n", len(rows)-MaxListed)
+			break
+		}
+		fmt.Fprintf(b, "| %s | `%s` | %s |\n", r[0], r[1], cell(r[2]))
+	}
+	b.WriteString("\n")
 }
 
 func countCell(c Counts) string {
