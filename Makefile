@@ -3,10 +3,11 @@
 
 SHELL := /bin/bash
 GO ?= go
-MODES ?= hs256 jwks
+MODES ?=
 ART ?= $(or $(AUTHFLOW_ARTIFACTS),artifacts)
 GOTESTSUM := $(GO) tool gotestsum --format testname
 SUMMARIZE := $(GO) run ./internal/report/cmd/summarize
+AUTHFLOW := $(GO) run ./cmd/authflow
 E2E_TIMEOUT ?= 20m
 
 export TESTCONTAINERS_RYUK_DISABLED ?= true
@@ -18,20 +19,13 @@ setup:
 	@bash scripts/setup.sh
 
 # The e2e suite (API, browser and security tests) against the reference stack, once per token mode
-# (AUTHFLOW_SHARD=i/n runs one shard of it). JUnit XML and `go test -json` go to artifacts/; then the run
+# (AUTHFLOW_SHARD=i/n runs one shard of it), through `authflow test`: the same code path an app
+# repository's `authflow test` takes. JUnit XML and `go test -json` go to artifacts/; then the run
 # summary (artifacts/summary.md, and $GITHUB_STEP_SUMMARY in GitHub Actions) names the first failure
 # and fails a run in which no test executed. A target's baseline (known failures) is applied there: only new failures
 # and listed tests that now pass fail the run.
 e2e: setup
-	@mkdir -p $(ART); gorc=0; runs=; junits=; for m in $(MODES); do \
-	  echo "=== e2e, token mode $$m$${AUTHFLOW_SHARD:+, shard $$AUTHFLOW_SHARD}"; \
-	  rm -f $(ART)/junit-e2e-$$m.xml $(ART)/e2e-$$m.json; \
-	  AUTHFLOW_TOKEN_MODE=$$m $(GOTESTSUM) --junitfile $(ART)/junit-e2e-$$m.xml --jsonfile $(ART)/e2e-$$m.json \
-	    --junitfile-project-name authflow-e2e-$$m -- ./e2e/ -count=1 -timeout $(E2E_TIMEOUT) $(if $(SKIP),-skip '$(SKIP)') || gorc=1; \
-	  runs="$$runs $(ART)/e2e-$$m.json"; junits="$$junits -junit $(ART)/junit-e2e-$$m.xml"; \
-	done; \
-	$(SUMMARIZE) -title "authflow e2e$(if $(SKIP), (not run: $(SKIP)))" -shard "$$AUTHFLOW_SHARD" -target "$${AUTHFLOW_TARGET:-targets/reference.yaml}" \
-	  -go-exit $$gorc -o $(ART)/summary.md $$junits $$runs
+	@$(AUTHFLOW) test -setup=false $(if $(MODES),-mode "$(MODES)") -artifacts $(ART) -timeout $(E2E_TIMEOUT) $(if $(SKIP),-skip '$(SKIP)')
 
 # The e2e suite against the reference app's profiles, which behave like real apps (switched by the
 # app's env, see targets/README.md), with its reports under artifacts/profiles/<name>/. An entry is
@@ -93,10 +87,10 @@ killmatrix: setup
 test: setup lint unit e2e e2e-profiles killmatrix
 
 doctor:
-	@$(GO) run ./cmd/authflow doctor
+	@$(AUTHFLOW) doctor
 
 up: setup
-	@$(GO) run ./cmd/authflow up
+	@$(AUTHFLOW) up
 
 clean:
 	rm -rf $(ART)

@@ -96,7 +96,10 @@ func startSecKeyServer() (*secKeyServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(root, "scenarios", "keyserver")
+	dir, err := secKeyServerContext(filepath.Join(root, "scenarios", "keyserver"))
+	if err != nil {
+		return nil, err
+	}
 	if err := secBuildKeyServer(root, dir); err != nil {
 		return nil, err
 	}
@@ -117,6 +120,38 @@ func startSecKeyServer() (*secKeyServer, error) {
 		Started:  time.Since(t0),
 		hc:       &http.Client{Timeout: requestTimeout},
 	}, nil
+}
+
+// secKeyServerContext is the key server image's build context: its Dockerfile and .dockerignore from
+// src, in a folder of the user's cache, because the source may be a read-only module cache (an
+// installed authflow). The image's content hash covers only those files and the binary, so where the
+// folder lies changes nothing.
+func secKeyServerContext(src string) (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "authflow", "keyserver")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, name := range []string{"Dockerfile", ".dockerignore"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			return "", err
+		}
+		if old, err := os.ReadFile(filepath.Join(dir, name)); err == nil && bytes.Equal(old, b) {
+			continue
+		}
+		tmp := filepath.Join(dir, name+".tmp-"+strconv.Itoa(os.Getpid()))
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			return "", err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // secBuildKeyServer builds the static binary the key server's FROM scratch image copies, as

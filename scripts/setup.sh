@@ -255,7 +255,7 @@ step_driver() {
 step_web() {
 	local web=refapp/web did=()
 	begin "refapp/web (npm ci, npm run build)"
-	if [ ! -f "$web/package.json" ]; then done_ "skipped: $web/package.json does not exist yet"; return; fi
+	if [ ! -f "$web/package.json" ]; then done_ "skipped: no $web here (the reference app is in authflow's checkout only)"; return; fi
 	if [ ! -f "$web/package-lock.json" ]; then
 		fail "$web/package-lock.json is missing (npm ci needs it)" "fix: (cd $web && npm install) and commit package-lock.json"
 	fi
@@ -279,7 +279,7 @@ step_backend() {
 	begin "refapp/backend binary (go build)"
 	local bin=refapp/backend/bin/backend
 	if ! grep -qs '^package main' refapp/backend/*.go; then
-		done_ "skipped: ./refapp/backend has no main package yet"
+		done_ "skipped: no refapp/backend here (the reference app is in authflow's checkout only)"
 		return
 	fi
 	# go build is cheap with a warm cache (0.2-1 s), but the warm path must stay fast on a loaded machine:

@@ -72,7 +72,8 @@ func e2eBinary(t testing.TB) (bin, test2json string) {
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", binPath, "./e2e")
+		// -trimpath as authflow test builds it: both then share the build cache
+		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-trimpath", "-o", binPath, "./e2e")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("build the e2e test binary (go test -c ./e2e): %w\n%s", err, out)
