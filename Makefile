@@ -13,7 +13,7 @@ E2E_TIMEOUT ?= 20m
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
-.PHONY: setup e2e e2e-profiles unit lint killmatrix test doctor up clean
+.PHONY: setup e2e e2e-profiles unit lint killmatrix test doctor up clean app-repo proxy
 
 setup:
 	@bash scripts/setup.sh
@@ -67,6 +67,7 @@ lint:
 	$(GO) mod tidy -diff
 	cd refapp && $(GO) mod tidy -diff
 	$(GO) tool actionlint
+	$(GO) tool actionlint examples/app-repo/.github/workflows/authflow.yml
 
 # KILLMATRIX_PARALLEL is how many API-only child runs go at once (browser ones run alone): a child is
 # mostly its stack starting, so 3 beat 2 on a 2-core machine (the matrix took 209 s instead of 241 s).
@@ -94,3 +95,13 @@ up: setup
 
 clean:
 	rm -rf $(ART)
+
+# A scratch app repository made of the reference app (README, "From an app repository").
+app-repo:
+	@test -n "$(DIR)" || { echo "usage: make app-repo DIR=/path/to/new/folder" >&2; exit 2; }
+	@bash scripts/app-repo.sh "$(DIR)"
+
+# A local module proxy serving this checkout's HEAD, and the go install command that installs authflow
+# from it the way an app team installs a release (no registry needed).
+proxy:
+	@$(GO) run ./internal/release/cmd/modproxy -o $(or $(DIR),$(ART)/goproxy)
