@@ -128,8 +128,14 @@ func doctor(ctx context.Context) []check {
 	return out
 }
 
-// targetPath is AUTHFLOW_TARGET or the reference target.
-func targetPath() string { return paths.Target(stack.DefaultTarget) }
+// targetPath is AUTHFLOW_TARGET, else the reference target inside authflow's checkout, else
+// authflow.yaml in the current directory (an app repository's target file).
+func targetPath() string {
+	if p := paths.Target(stack.DefaultTarget); os.Getenv("AUTHFLOW_TARGET") != "" || filepath.IsAbs(p) {
+		return p
+	}
+	return appTarget
+}
 
 // moduleRoot is the folder holding authflow's go.mod, found upwards from the working directory.
 func moduleRoot() (string, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -22,7 +21,7 @@ const appTarget = "authflow.yaml"
 // writes JUnit XML, go test -json and the summary under the artifacts folder. make e2e runs this too.
 func cmdTest(args []string) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	target := fs.String("target", defaultTestTarget(), "target file (AUTHFLOW_TARGET; default: authflow.yaml here, or the reference target inside authflow's checkout)")
+	target := fs.String("target", targetPath(), "target file (AUTHFLOW_TARGET; default: authflow.yaml here, or the reference target inside authflow's checkout)")
 	modes := fs.String("mode", os.Getenv("AUTHFLOW_TOKEN_MODE"), "token mode(s), comma- or space-separated (AUTHFLOW_TOKEN_MODE; default: every mode the target lists in token.modes)")
 	run := fs.String("run", "", "run only the tests matching this go test -run pattern")
 	skip := fs.String("skip", "", "skip the tests matching this go test -skip pattern (the summary's title says so)")
@@ -98,16 +97,4 @@ func cmdTest(args []string) int {
 		Artifacts: paths.Resolve(*art), Timeout: *timeout, Failfast: *failfast, Title: ttl,
 		Baseline: t.BaselinePath(), Stdout: os.Stdout, Stderr: os.Stderr,
 	})
-}
-
-// defaultTestTarget is AUTHFLOW_TARGET, else the reference target inside authflow's checkout, else
-// authflow.yaml in the current directory (an app repository).
-func defaultTestTarget() string {
-	if os.Getenv("AUTHFLOW_TARGET") != "" {
-		return targetPath()
-	}
-	if p := targetPath(); filepath.IsAbs(p) {
-		return p
-	}
-	return appTarget
 }

@@ -23,7 +23,7 @@ import (
 // waits for Ctrl-C and removes the stack.
 func cmdUp(args []string) int {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	target := fs.String("target", targetPath(), "target file (AUTHFLOW_TARGET)")
+	target := fs.String("target", targetPath(), "target file (AUTHFLOW_TARGET; default: authflow.yaml here, or the reference target inside authflow's checkout)")
 	mode := fs.String("mode", os.Getenv("AUTHFLOW_TOKEN_MODE"), "token mode: hs256 or jwks (AUTHFLOW_TOKEN_MODE; default: the target's)")
 	held := fs.String("held-target", "", "where to write the target file of the held stack (default: <artifacts>/held/<name>.yaml)")
 	if err := fs.Parse(args); err != nil {
