@@ -164,7 +164,7 @@ func (b builtImage) How() string {
 }
 
 // buildImage builds dir's Dockerfile as authflow.local/build-<name>:<context hash> unless that image
-// already exists (or AUTHFLOW_REBUILD=1). On failure the error carries the build output's last lines.
+// already exists, under this name or (tagged then) under another (or AUTHFLOW_REBUILD=1). On failure the error carries the build output's last lines.
 func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name string, dir, dockerfile string, args map[string]string) (builtImage, error) {
 	bc, err := newBuildContext(dir, dockerfile, args)
 	if err != nil {
@@ -177,6 +177,11 @@ func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name s
 	if !ForceRebuild() {
 		if _, err := cli.ImageInspect(ctx, res.Ref); err == nil {
 			return res, nil
+		}
+		if from := sameBuild(ctx, cli, bc.Hash); from != "" {
+			if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: from, Target: res.Ref}); err == nil {
+				return res, nil
+			}
 		}
 	}
 	tf, err := os.Open(bc.tar)
@@ -216,6 +221,26 @@ type rewindOnClose struct{ *os.File }
 func (r rewindOnClose) Close() error {
 	_, err := r.Seek(0, io.SeekStart)
 	return err
+}
+
+// sameBuild is another service's or target's build with this context hash ("" when there is none).
+// The hash covers everything the build reads (the context as sent, the Dockerfile, the build args),
+// so that image is this build: it is tagged instead of built again. Profiles of one app, and an app
+// repository holding a copy of it, then share their images; and one target's pruning cannot force
+// another's rebuild.
+func sameBuild(ctx context.Context, cli client.APIClient, hash string) string {
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", "authflow.local/build-*:"+hash)})
+	if err != nil {
+		return ""
+	}
+	for _, img := range res.Items {
+		for _, tag := range img.RepoTags {
+			if strings.HasSuffix(tag, ":"+hash) {
+				return tag
+			}
+		}
+	}
+	return ""
 }
 
 // keptBuilds is how many builds of one service stay besides the one just built: another run on the

@@ -158,6 +158,8 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	name := "ctest-web-" + NewRunID()
 	args := map[string]string{"BASE_IMAGE": base}
 	t.Cleanup(func() { removeRepo(t, cli, "authflow.local/build-"+name) })
+	// a context no earlier run has built (an unedited copy is the reference target's web image)
+	appendTo(t, filepath.Join(dir, "server.mjs"), "\n// TestBuildImage, service "+name+"\n")
 
 	first, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
 	require.NoError(t, err)
@@ -170,10 +172,21 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	assert.False(t, again.Fresh, "an unchanged context is reused: %s", again.How())
 	assert.Equal(t, first.Ref, again.Ref)
 
-	p := filepath.Join(dir, "server.mjs")
-	b, err := os.ReadFile(p)
+	// another service (or target) with the same context, Dockerfile and args gets the same image,
+	// tagged, not built again
+	other := name + "-other"
+	t.Cleanup(func() { removeRepo(t, cli, "authflow.local/build-"+other) })
+	shared, err := buildImage(ctx, prov, other, dir, "Dockerfile", args)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(p, append(b, []byte("\n// edited by TestBuildImage\n")...), 0o644))
+	assert.False(t, shared.Fresh, "the same build under another name is reused: %s", shared.How())
+	assert.Equal(t, "authflow.local/build-"+other+":"+first.Hash, shared.Ref)
+	a, err := cli.ImageInspect(ctx, first.Ref)
+	require.NoError(t, err)
+	b, err := cli.ImageInspect(ctx, shared.Ref)
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, b.ID, "both names are one image")
+
+	appendTo(t, filepath.Join(dir, "server.mjs"), "\n// edited by TestBuildImage\n")
 	edited, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
 	require.NoError(t, err)
 	assert.True(t, edited.Fresh, "an edited server.mjs is rebuilt: %s", edited.How())
@@ -195,6 +208,14 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	forced, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
 	require.NoError(t, err)
 	assert.True(t, forced.Fresh, "AUTHFLOW_REBUILD=1 builds even an existing tag")
+}
+
+// appendTo appends text to the file at p.
+func appendTo(t *testing.T, p, text string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, append(b, []byte(text)...), 0o644))
 }
 
 // removeRepo removes every tag of repo.
