@@ -49,7 +49,7 @@ func cmdDoctor(args []string) int {
 		fmt.Printf("\n%d missing; `make setup` installs or builds all of them on Debian as root.\n", bad)
 		return 1
 	}
-	fmt.Println("\nall set: `make e2e` runs the e2e suite against the reference stack.")
+	fmt.Println("\nall set: `authflow test` runs the e2e suite (`make e2e` in authflow's checkout, against the reference stack).")
 	return 0
 }
 

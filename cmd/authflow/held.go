@@ -50,7 +50,7 @@ func writeHeldTarget(path string, env *stack.Env) error {
 		return err
 	}
 	header := fmt.Sprintf("# Written by `authflow up` for the stack it holds (run %s); removed when it stops.\n"+
-		"# Run the suites against it: AUTHFLOW_TARGET=%s make e2e MODES=%s\n", env.Stack.RunID, path, r.TokenMode)
+		"# Run the suites against it: authflow test -target %s -mode %s\n", env.Stack.RunID, path, r.TokenMode)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestUp_StartsTheStackPrintsAReadyUserAndCleansUpOnInterrupt(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the login page is served")
 
 	// the held-stack target: every service a url: service with its logs, the stack's Postgres as dsn
-	held := regexp.MustCompile(`AUTHFLOW_TARGET=(\S+) make e2e`).FindStringSubmatch(text)
+	held := regexp.MustCompile(`authflow test -target (\S+) -mode`).FindStringSubmatch(text)
 	require.Len(t, held, 2, "the command to run the suites against the held stack is printed:\n%s", scrub(text))
 	ht, err := targets.Load(held[1], "")
 	require.NoError(t, err, "the held-stack target loads")

@@ -98,7 +98,10 @@ func cmdUp(args []string) int {
 		fmt.Printf("\n  held-stack target could not be written: %v\n", err)
 	} else {
 		defer os.Remove(heldPath)
-		fmt.Printf("\nRun the suites against this stack (nothing is started again):\n  AUTHFLOW_TARGET=%s make e2e MODES=%s\n", heldPath, r.TokenMode)
+		fmt.Printf("\nRun the suites against this stack (nothing is started again):\n  authflow test -target %s -mode %s\n", heldPath, r.TokenMode)
+		if wd, err := os.Getwd(); err == nil && paths.ModuleRoot(wd) != "" {
+			fmt.Printf("  or, in authflow's checkout: AUTHFLOW_TARGET=%s make e2e MODES=%s\n", heldPath, r.TokenMode)
+		}
 	}
 	fmt.Printf("\nCtrl-C stops and removes the stack.\n")
 	<-ctx.Done()
