@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -143,6 +144,9 @@ type child struct {
 	Mode  string   // hs256 or jwks
 	Run   string   // -test.run pattern
 	Env   []string // extra environment
+	// CLI, when set, runs the child through an installed authflow's `authflow test` in an app
+	// repository instead of the e2e binary: the way an app team runs the suite.
+	CLI *viaCLI
 
 	// Results.
 	Result    *report.Run
@@ -176,6 +180,9 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 	canary := filepath.Join(canaryDir, "secrets")
 
 	c.JSONFile = filepath.Join(c.Dir, "go-test.json")
+	if c.CLI != nil {
+		c.JSONFile = filepath.Join(c.Dir, "authflow-test.txt") // its console output; the events: below
+	}
 	jsonOut, err := os.Create(c.JSONFile)
 	if err != nil {
 		t.Fatal(err)
@@ -188,12 +195,21 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 	cmd := exec.CommandContext(ctx, t2j, "-t", "-p", "e2e", bin,
 		"-test.v=test2json", "-test.run", c.Run, "-test.count=1", "-test.timeout", childTimeout.String())
 	cmd.Dir = filepath.Join(moduleRoot(t), "e2e")
+	if c.CLI != nil {
+		cmd = exec.CommandContext(ctx, c.CLI.Bin, "test", "-setup=false", "-target", c.CLI.Target, "-mode", c.Mode,
+			"-run", c.Run, "-artifacts", c.Dir, "-timeout", childTimeout.String())
+		cmd.Dir = c.CLI.Dir
+	}
 	cmd.Env = childEnv(append([]string{
 		"AUTHFLOW_FAULT=" + c.Fault,
 		"AUTHFLOW_TOKEN_MODE=" + c.Mode,
 		"AUTHFLOW_ARTIFACTS=" + c.Dir,
 		fixtures.CanaryEnv + "=" + canary,
 	}, c.Env...)...)
+	if c.CLI != nil {
+		// the app team's shell: relative paths are relative to the app repository, not to authflow
+		cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, paths.WorkdirEnv+"=") })
+	}
 	cmd.Stdout = jsonOut
 	cmd.Stderr = &stderr
 	// On timeout, interrupt test2json and the e2e binary (its own process group): TestMain then tears
@@ -212,6 +228,9 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 			t.Fatal(err)
 		}
 	}
+	if c.CLI != nil {
+		c.JSONFile = artifacts.Dir{Root: c.Dir}.JSON("e2e", c.Mode)
+	}
 	c.Result, err = report.ParseFile(c.JSONFile)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +243,13 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 	}
 	c.Secrets = len(secrets)
 	c.Leaks, c.LeakError = leakCheck(secrets, c.Dir)
+}
+
+// viaCLI is an installed authflow and the app repository it runs in.
+type viaCLI struct {
+	Bin    string // the installed authflow
+	Dir    string // the app repository: its working directory
+	Target string // -target, relative to Dir or absolute
 }
 
 // leakCheck scans a child's whole output for the secrets it recorded: its go test -json stream and
