@@ -17,6 +17,7 @@ Usage:
                                                   run the e2e suite (every token mode of the target); JUnit, go test -json, summary.md in ./artifacts
   authflow setup                                  install what the suites need: Docker (started), Chromium, the Playwright driver, base images
   authflow up [-target FILE] [-mode hs256|jwks]   start a target's stack, print its URLs and a ready test user; Ctrl-C stops it
+  authflow init -url URL [-o FILE] [-force]       probe a running app and write a first target file (default authflow.yaml), TODOs for what it cannot find
   authflow doctor                                 check Docker, browser, driver, node and images; print the fix for each
   authflow trace FILE.zip                         open a Playwright trace in the trace viewer (uses the installed driver)
   authflow clean [-run ID]                        remove containers and networks of killed runs (never a running one's); -run: one run's, e.g. a kept stack
@@ -38,6 +39,8 @@ func main() {
 		code = cmdSetup(os.Args[2:])
 	case "up":
 		code = cmdUp(os.Args[2:])
+	case "init":
+		code = cmdInit(os.Args[2:])
 	case "doctor":
 		code = cmdDoctor(os.Args[2:])
 	case "trace":
