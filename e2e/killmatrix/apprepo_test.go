@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/authflow-e2e/authflow/internal/artifacts"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/release"
 )
 
@@ -60,7 +61,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 		t0 := time.Now()
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Dir = dir
-		cmd.Env = append(childEnv(), env...)
+		cmd.Env = append(appEnv(), env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s (%s): %v\n%s", name, strings.Join(args, " "), err, out)
@@ -99,7 +100,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	held := filepath.Join(scratch, "held.yaml")
 	up := exec.Command(bin, "up", "-mode", hs256, "-held-target", held)
 	up.Dir = repo
-	up.Env = append(childEnv(), proxy.Env(fallback)...)
+	up.Env = append(appEnv(), proxy.Env(fallback)...)
 	stdout, err := up.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +206,12 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	if _, err := os.Stat(artifacts.Dir{Root: red.Dir}.Summary("")); err != nil {
 		t.Errorf("the red run wrote no summary: %v", err)
 	}
+}
+
+// appEnv is the environment of a command an app team runs in its repository: the runner's, without
+// AUTHFLOW_WORKDIR (relative paths are the app repository's).
+func appEnv() []string {
+	return slices.DeleteFunc(childEnv(), func(kv string) bool { return strings.HasPrefix(kv, paths.WorkdirEnv+"=") })
 }
 
 // waitForHeldStack reads authflow up's output until it names the held target (which must be held)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -200,15 +199,16 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 			"-run", c.Run, "-artifacts", c.Dir, "-timeout", childTimeout.String())
 		cmd.Dir = c.CLI.Dir
 	}
-	cmd.Env = childEnv(append([]string{
+	own := append([]string{
 		"AUTHFLOW_FAULT=" + c.Fault,
 		"AUTHFLOW_TOKEN_MODE=" + c.Mode,
 		"AUTHFLOW_ARTIFACTS=" + c.Dir,
 		fixtures.CanaryEnv + "=" + canary,
-	}, c.Env...)...)
+	}, c.Env...)
+	cmd.Env = childEnv(own...)
 	if c.CLI != nil {
 		// the app team's shell: relative paths are relative to the app repository, not to authflow
-		cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, paths.WorkdirEnv+"=") })
+		cmd.Env = append(appEnv(), own...)
 	}
 	cmd.Stdout = jsonOut
 	cmd.Stderr = &stderr
