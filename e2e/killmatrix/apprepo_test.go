@@ -33,9 +33,12 @@ const appRepoFault = "skip-signature-check"
 //     GOBIN of its own; the suites then come from the module cache, not from this checkout;
 //  3. the app built by the workflow's own "Build the app" step;
 //  4. authflow test -list names the same tests as the checkout's suite;
-//  5. authflow up holds the app's stack, and authflow init -url writes a target file by probing it:
-//     every field targets/reference.yaml sets is found, but the secret, the budgets and the probes
-//     (the app's own policy and data, which no probe can see);
+//  5. authflow up holds the app's stack in jwks mode (its tokens carry iss and aud, and the keys are
+//     published: the most to find), and authflow init -url writes a target file by probing it: every
+//     field targets/reference.yaml sets is found, but the secret, the budgets and the probes (the
+//     app's own policy and data, which no probe can see), and what only the other mode shows (its
+//     lifetime, that it exists at all); how to start the app (images, postgres, services) is the
+//     app team's to write, and init writes the running services as url: services;
 //  6. that file, completed with them (the held stack's secret and database, the reference's budgets
 //     and probes), passes the whole suite through authflow test against the held stack, which starts
 //     nothing of the app; when authflow up stops, its held target is gone;
@@ -98,7 +101,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 
 	// 5. authflow up holds the stack; authflow init probes it
 	held := filepath.Join(scratch, "held.yaml")
-	up := exec.Command(bin, "up", "-mode", hs256, "-held-target", held)
+	up := exec.Command(bin, "up", "-mode", jwks, "-held-target", held)
 	up.Dir = repo
 	up.Env = append(appEnv(), proxy.Env(fallback)...)
 	stdout, err := up.StdoutPipe()
@@ -141,8 +144,14 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(notes, "init.yaml"), b, 0o644)
 	}
 	ref := readYAML(t, filepath.Join(root, "targets", "reference.yaml"))
-	for _, missing := range missingFields(ref, found, "", "secret", "app.budgets", "app.probes", "images", "postgres", "services", "name", "token.modes", "token.lifetime.jwks") {
+	for _, missing := range missingFields(ref, found, "", "secret", "app.budgets", "app.probes", "images", "postgres", "services", "name", "token.modes", "token.lifetime.hs256") {
 		t.Errorf("authflow init did not find %s, which targets/reference.yaml sets (see %s)", missing, filepath.Join(notes, "init.yaml"))
+	}
+	if svcs, _ := found["services"].(map[string]any); len(svcs) == 0 {
+		t.Errorf("authflow init wrote no services: (the running app's url: services)")
+	}
+	if g := dig(found, "token", "mode"); g != jwks {
+		t.Errorf("authflow init found token mode %v against a stack in jwks mode", g)
 	}
 	for _, k := range []string{"auth_base_path", "token_path", "jwks_path", "not_found"} {
 		if g, w := dig(found, "app", k), dig(ref, "app", k); g != w {
@@ -173,7 +182,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	if err := os.WriteFile(completedPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	green := &child{Label: "app-repo,init-target,mode=" + hs256, Mode: hs256, Run: ".",
+	green := &child{Label: "app-repo,init-target,mode=" + jwks, Mode: jwks, Run: ".",
 		Env: proxy.Env(fallback), CLI: &viaCLI{Bin: bin, Dir: repo, Target: filepath.Base(completedPath)}}
 	green.run(t, art)
 	checkClean(t, green)
