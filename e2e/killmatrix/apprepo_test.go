@@ -209,9 +209,11 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	if red.ExitErr == nil {
 		t.Errorf("authflow test exited 0 with the fault %s on (see %s)", f.Name, red.Dir)
 	}
-	if rw := checkFault(t, f, red); rw.Status != "killed" {
+	rw := checkFault(t, f, red)
+	if rw.Status != "killed" {
 		t.Errorf("through authflow test in the app repository, fault %s: %s (see %s)", f.Name, rw.Status, red.Dir)
 	}
+	t.Logf("app repo: fault %s, mode %s, through authflow test: %s by %d failed tests in %s", f.Name, red.Mode, rw.Status, len(rw.Failed), red.Took.Round(100*time.Millisecond))
 	if _, err := os.Stat(artifacts.Dir{Root: red.Dir}.Summary("")); err != nil {
 		t.Errorf("the red run wrote no summary: %v", err)
 	}

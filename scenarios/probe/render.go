@@ -25,7 +25,7 @@ func Render(r *Result, o RenderOptions) []byte {
 	w := &writer{}
 	w.comment(0, "A first target file for the app at %s, written by `%s`%s.", r.WebURL, o.Command, tookSuffix(o.Took))
 	w.comment(0, "Each value says how it was found; \"TODO:\" marks what the probe could not find. See targets/README.md for")
-	w.comment(0, "every field. Fill in the TODOs, then run the suites: AUTHFLOW_TARGET=<this file> make e2e MODES=%s", or(r.Mode.Value, "hs256"))
+	w.comment(0, "every field. Fill in the TODOs, then run the suites: authflow test -target <this file>")
 	if len(r.Notes) > 0 {
 		w.comment(0, "")
 		w.comment(0, "What the probe saw that no field says:")
