@@ -36,14 +36,29 @@ e2e: setup
 #   reference-sdk      the SDK-like backend verifies both kinds of token: both modes, every test
 #   reference-rs256    jwks only, and only the token's algorithm differs: the browser passes the token on
 #                      as opaque bytes, so its journeys add nothing
+# reference-process (the services as host processes) is not here: the kill matrix's own-database suite
+# runs the whole suite with the services as host processes (reference-owndb.yaml extends it), and its
+# clean and fault rows run against it.
+# Entries that skip every browser test run at once, after the others, their logs printed in order when
+# all have ended: a stack that starts disturbs only a browser running beside it (net::ERR_NETWORK_CHANGED).
 PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml::TestBrowser_ \
-  targets/reference-ba14.yaml targets/reference-process.yaml targets/reference-sdk.yaml:hs256,jwks \
+  targets/reference-ba14.yaml targets/reference-sdk.yaml:hs256,jwks \
   targets/reference-rs256.yaml:jwks:TestBrowser_
 e2e-profiles: setup
-	@rc=0; for p in $(PROFILES); do IFS=: read -r f m s <<<"$$p"; n=$$(basename $$f .yaml); m=$${m:-hs256}; m=$${m//,/ }; \
+	@rc=0; mkdir -p $(ART)/profiles; \
+	profile() { IFS=: read -r f m s <<<"$$1"; n=$$(basename $$f .yaml); m=$${m:-hs256}; m=$${m//,/ }; \
 	  echo "=== e2e against $$f ($$m$${s:+; not run: $$s, which this profile does not change})"; \
 	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES="$$m" SKIP="$$s" \
-	    ART=$(ART)/profiles/$$n || rc=1; \
+	    ART=$(ART)/profiles/$$n; }; \
+	quiet=; for p in $(PROFILES); do \
+	  if [ "$${p##*:}" = TestBrowser_ ]; then quiet="$$quiet $$p"; else profile "$$p" || rc=1; fi; \
+	done; \
+	pids=; for p in $$quiet; do n=$$(basename "$${p%%:*}" .yaml); \
+	  (profile "$$p" > $(ART)/profiles/$$n.log 2>&1; echo $$? > $(ART)/profiles/$$n.rc) & pids="$$pids $$!"; \
+	done; \
+	wait $$pids; \
+	for p in $$quiet; do n=$$(basename "$${p%%:*}" .yaml); cat $(ART)/profiles/$$n.log; \
+	  [ "$$(cat $(ART)/profiles/$$n.rc 2>/dev/null)" = 0 ] || rc=1; rm -f $(ART)/profiles/$$n.rc; \
 	done; exit $$rc
 
 # Unit and component tests: everything but the e2e suites. The browser package runs on its own after
