@@ -164,8 +164,8 @@ func (b builtImage) How() string {
 }
 
 // buildImage builds dir's Dockerfile as authflow.local/build-<name>:<context hash> unless that image
-// already exists, under this name or (tagged then) under another (or AUTHFLOW_REBUILD=1). On failure the error carries the build output's last lines.
-func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name string, dir, dockerfile string, args map[string]string) (builtImage, error) {
+// already exists, under this name or (tagged then) under another, or force (AUTHFLOW_REBUILD=1) is set. On failure the error carries the build output's last lines.
+func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name string, dir, dockerfile string, args map[string]string, force bool) (builtImage, error) {
 	bc, err := newBuildContext(dir, dockerfile, args)
 	if err != nil {
 		return builtImage{}, fmt.Errorf("read build context %s: %w", dir, err)
@@ -174,7 +174,7 @@ func buildImage(ctx context.Context, prov *testcontainers.DockerProvider, name s
 	repo := "authflow.local/build-" + name
 	res := builtImage{Ref: repo + ":" + bc.Hash, Hash: bc.Hash, Files: bc.Files}
 	cli := prov.Client()
-	if !ForceRebuild() {
+	if !force {
 		if _, err := cli.ImageInspect(ctx, res.Ref); err == nil {
 			return res, nil
 		}

@@ -142,6 +142,7 @@ func copyTree(t *testing.T, src, dst string) {
 // The reference web service's real context (an allow-list .dockerignore): a copy is built, then reused,
 // then rebuilt after an edit of server.mjs, and the rebuilt image holds the edit.
 func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	src := filepath.Join("..", "refapp", "web")
 	if _, err := os.Stat(filepath.Join(src, "node_modules")); err != nil {
@@ -161,13 +162,13 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	// a context no earlier run has built (an unedited copy is the reference target's web image)
 	appendTo(t, filepath.Join(dir, "server.mjs"), "\n// TestBuildImage, service "+name+"\n")
 
-	first, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	first, err := buildImage(ctx, prov, name, dir, "Dockerfile", args, false)
 	require.NoError(t, err)
 	assert.True(t, first.Fresh, "a new context is built: %s", first.How())
 	assert.Contains(t, first.How(), "built "+first.Hash)
 	assert.Greater(t, first.Files, 100, "node_modules, server.mjs, public/ are sent")
 
-	again, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	again, err := buildImage(ctx, prov, name, dir, "Dockerfile", args, false)
 	require.NoError(t, err)
 	assert.False(t, again.Fresh, "an unchanged context is reused: %s", again.How())
 	assert.Equal(t, first.Ref, again.Ref)
@@ -176,7 +177,7 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	// tagged, not built again
 	other := name + "-other"
 	t.Cleanup(func() { removeRepo(t, cli, "authflow.local/build-"+other) })
-	shared, err := buildImage(ctx, prov, other, dir, "Dockerfile", args)
+	shared, err := buildImage(ctx, prov, other, dir, "Dockerfile", args, false)
 	require.NoError(t, err)
 	assert.False(t, shared.Fresh, "the same build under another name is reused: %s", shared.How())
 	assert.Equal(t, "authflow.local/build-"+other+":"+first.Hash, shared.Ref)
@@ -187,7 +188,7 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	assert.Equal(t, a.ID, b.ID, "both names are one image")
 
 	appendTo(t, filepath.Join(dir, "server.mjs"), "\n// edited by TestBuildImage\n")
-	edited, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	edited, err := buildImage(ctx, prov, name, dir, "Dockerfile", args, false)
 	require.NoError(t, err)
 	assert.True(t, edited.Fresh, "an edited server.mjs is rebuilt: %s", edited.How())
 	assert.NotEqual(t, first.Hash, edited.Hash)
@@ -204,10 +205,9 @@ func TestBuildImage_AnEditedWebContextIsRebuiltAndTheImageHoldsTheEdit(t *testin
 	require.NoError(t, err)
 	assert.Contains(t, string(inImage), "edited by TestBuildImage", "the image holds the edited file")
 
-	t.Setenv("AUTHFLOW_REBUILD", "1")
-	forced, err := buildImage(ctx, prov, name, dir, "Dockerfile", args)
+	forced, err := buildImage(ctx, prov, name, dir, "Dockerfile", args, true)
 	require.NoError(t, err)
-	assert.True(t, forced.Fresh, "AUTHFLOW_REBUILD=1 builds even an existing tag")
+	assert.True(t, forced.Fresh, "force (AUTHFLOW_REBUILD=1) builds even an existing tag")
 }
 
 // appendTo appends text to the file at p.
@@ -234,6 +234,7 @@ func removeRepo(t *testing.T, cli client.APIClient, repo string) {
 
 // Pruning keeps the newest builds besides the one just made: a concurrent run's fresh build survives.
 func TestPruneOldBuilds_KeepsTheNewestBuildsOfOtherRuns(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	ctx := context.Background()
 	base, err := ResolveImage(ctx, cli, postgresImages)
@@ -276,6 +277,7 @@ func TestPortFree_ATakenPortNamesItsHolder(t *testing.T) {
 // A process service is started on the host, answers its readiness, writes its logs, and is ended with
 // its process group on Close; one that exits before it is ready is named with its exit code and logs.
 func TestStart_AProcessServiceRunsOnTheHostAndStopsWithItsGroup(t *testing.T) {
+	t.Parallel()
 	dockerClient(t)
 	port, err := FreePort()
 	require.NoError(t, err)
@@ -316,6 +318,7 @@ func TestStart_AProcessServiceRunsOnTheHostAndStopsWithItsGroup(t *testing.T) {
 // named with its output. A stack on the app's own database (DSN) starts no Postgres, runs its init
 // there, and an unreachable DSN is refused before anything starts.
 func TestStart_InitStepsAndTheAppsOwnDatabase(t *testing.T) {
+	t.Parallel()
 	dockerClient(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -374,6 +377,7 @@ func TestStart_InitStepsAndTheAppsOwnDatabase(t *testing.T) {
 // A url: service's logs come from a command (or a followed file): they show in its logs, the command
 // stops at Close, and a command that fails at once stops the start naming it.
 func TestStart_AURLServicesLogsComeFromItsLogCommand(t *testing.T) {
+	t.Parallel()
 	dockerClient(t)
 	ctx := context.Background()
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))

@@ -251,7 +251,7 @@ func Start(ctx context.Context, runID string, spec Spec) (st *Stack, err error) 
 			t := time.Now()
 			switch {
 			case s.Build != nil:
-				b, err := buildImage(ctx, st.prov, spec.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
+				b, err := buildImage(ctx, st.prov, spec.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args, ForceRebuild())
 				ch <- built{b, err, time.Since(t)}
 			default:
 				ch <- built{builtImage: builtImage{Ref: s.Image}, took: time.Since(t)}
@@ -554,7 +554,7 @@ func (st *Stack) Close(ctx context.Context) error {
 func (st *Stack) StartService(ctx context.Context, s ServiceSpec) (*Service, error) {
 	image := s.Image
 	if s.Build != nil {
-		b, err := buildImage(ctx, st.prov, st.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args)
+		b, err := buildImage(ctx, st.prov, st.Name+"-"+s.Name, s.Build.Context, s.Build.Dockerfile, s.Build.Args, ForceRebuild())
 		if err != nil {
 			return nil, &StartError{Part: s.Name, Err: err}
 		}

@@ -79,6 +79,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestStart_ServicesShareANetworkArePublishedOnLoopbackAndLeaveNothingBehind(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	ctx := context.Background()
 	dir := echoContext(t)
@@ -134,6 +135,7 @@ func TestStart_ServicesShareANetworkArePublishedOnLoopbackAndLeaveNothingBehind(
 }
 
 func TestStart_AServiceThatExitsAtStartIsNamedWithItsExitCodeAndLogs(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	ctx := context.Background()
 	runID := NewRunID()
@@ -156,6 +158,7 @@ func TestStart_AServiceThatExitsAtStartIsNamedWithItsExitCodeAndLogs(t *testing.
 }
 
 func TestStart_ABuildFailureNamesTheServiceAndShowsTheBuildOutput(t *testing.T) {
+	t.Parallel()
 	dockerClient(t)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY missing-file /x\n"), 0o644))
@@ -192,6 +195,7 @@ func TestResolveImage_MissingImagesSayHowToBuildThem(t *testing.T) {
 }
 
 func TestSweep_RemovesLeftoversOfDeadRunsButNotKeptOnes(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	ctx := context.Background()
 	img, err := ResolveImage(ctx, cli, postgresImages)
@@ -242,6 +246,7 @@ func killChild() {
 }
 
 func TestReaper_ASIGKILLedRunLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
 	cli := dockerClient(t)
 	runID := NewRunID()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
