@@ -24,6 +24,11 @@ import (
 // checking token signatures, the gate's reason to exist.
 const appRepoFault = "skip-signature-check"
 
+// appRepoRows are the kill-table rows of the fault runs TestAppRepo made through authflow test, by
+// child label: TestKillMatrix (after it, in file order) takes them instead of running the same fault,
+// mode and selection again.
+var appRepoRows = map[string]row{}
+
 // TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault follows the README's "From an app
 // repository" section in a scratch folder outside authflow's tree, as an app team would:
 //
@@ -43,7 +48,7 @@ const appRepoFault = "skip-signature-check"
 //     and probes), passes the whole suite through authflow test against the held stack, which starts
 //     nothing of the app; when authflow up stops, its held target is gone;
 //  7. with a fault switch on, authflow test -target authflow.yaml fails for the reasons the kill
-//     matrix declares for that fault.
+//     matrix declares for that fault; that run is the kill table's row for the fault in hs256.
 func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("installs authflow and starts stacks")
@@ -203,7 +208,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 		t.Fatalf("the kill matrix declares no fault %s", appRepoFault)
 	}
 	f := faults[i]
-	red := &child{Label: "app-repo,fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f)),
+	red := &child{Label: "fault=" + f.Name + ",mode=" + hs256, Fault: f.Name, Mode: hs256, Run: runPattern(selection(f)),
 		Env: proxy.Env(fallback), CLI: &viaCLI{Bin: bin, Dir: repo, Target: "authflow.yaml"}}
 	red.run(t, art)
 	if red.ExitErr == nil {
@@ -214,6 +219,9 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 		t.Errorf("through authflow test in the app repository, fault %s: %s (see %s)", f.Name, rw.Status, red.Dir)
 	}
 	t.Logf("app repo: fault %s, mode %s, through authflow test: %s by %d failed tests in %s", f.Name, red.Mode, rw.Status, len(rw.Failed), red.Took.Round(100*time.Millisecond))
+	if !t.Failed() {
+		appRepoRows[red.Label] = rw
+	}
 	if _, err := os.Stat(artifacts.Dir{Root: red.Dir}.Summary("")); err != nil {
 		t.Errorf("the red run wrote no summary: %v", err)
 	}
