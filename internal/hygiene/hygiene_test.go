@@ -107,3 +107,20 @@ func TestBetterAuthLines_EveryDeclarableLineHasItsSchemaAndRules(t *testing.T) {
 	assert.NotContains(t, dbprobe.BetterAuthSchemas["1.4"]["jwks"], "alg", "1.4's jwks table has no alg column")
 	assert.Contains(t, dbprobe.BetterAuthSchemas["1.7"]["jwks"], "alg")
 }
+
+// TestExampleWorkflow_PinsThePlaywrightGoOfGoMod keeps the app repository's workflow installing the
+// browser with the playwright-go that authflow's go.mod pins (its driver and browser must match).
+func TestExampleWorkflow_PinsThePlaywrightGoOfGoMod(t *testing.T) {
+	r := root(t)
+	mod, err := os.ReadFile(filepath.Join(r, "go.mod"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`github\.com/mxschmitt/playwright-go (v\S+)`).FindSubmatch(mod)
+	require.NotNil(t, m, "go.mod requires playwright-go")
+	wf, err := os.ReadFile(filepath.Join(r, "examples", "app-repo", ".github", "workflows", "authflow.yml"))
+	require.NoError(t, err)
+	uses := regexp.MustCompile(`github\.com/mxschmitt/playwright-go/cmd/playwright@(v\S+)`).FindAllSubmatch(wf, -1)
+	require.NotEmpty(t, uses, "the workflow installs the browser with playwright-go's cmd/playwright")
+	for _, u := range uses {
+		assert.Equal(t, string(m[1]), string(u[1]), "the example workflow's playwright-go is the one go.mod pins")
+	}
+}
