@@ -36,7 +36,8 @@ var (
 // browserServiceLogLines is how many log lines of each service a failed browser test keeps.
 const browserServiceLogLines = 80
 
-var browserProc struct {
+// browserState is the World's browser: one per process, launched on first use.
+type browserState struct {
 	sync.Mutex
 	started bool
 	b       *browser.Browser
@@ -48,16 +49,17 @@ var browserProc struct {
 // browser on first use. A launch error fails every browser test with the same message.
 func (w *World) Browser(t *testing.T) (*browser.Browser, *browser.App) {
 	t.Helper()
-	browserProc.Lock()
-	defer browserProc.Unlock()
-	if !browserProc.started {
-		browserProc.started = true
-		browserProc.b, browserProc.app, browserProc.err = w.launchBrowser()
+	bs := &w.browser
+	bs.Lock()
+	defer bs.Unlock()
+	if !bs.started {
+		bs.started = true
+		bs.b, bs.app, bs.err = w.launchBrowser()
 	}
-	if browserProc.err != nil {
-		t.Fatalf("browser: %v", browserProc.err)
+	if bs.err != nil {
+		t.Fatalf("browser: %v", bs.err)
 	}
-	return browserProc.b, browserProc.app
+	return bs.b, bs.app
 }
 
 func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {

@@ -20,7 +20,8 @@
 //	browser_world_test.go     the browser: one Chromium per process, a context per session, artifacts
 //	browser_journey_test.go   Browser: the user's journey through the forms and the chat page
 //	browser_harness_test.go   Browser: self-tests of the page-error and 5xx guard and the artifacts
-//	security_env_test.go      Security: the keys (shared secret, the web's recovered key), judging
+//	security_env_test.go      Security: the keys (shared secret, the web's recovered key), sending
+//	                          (judging, budgets and the report: internal/attack)
 //	security_matrix_test.go   Security: the JWT attack matrix (alg, keys, header keys, claims, malformed)
 //	security_policy_test.go   Security: measured policies (token after sign-out or deletion, leeway)
 //	security_keyserver_test.go the recording key server the jku/x5u attacks point at
@@ -33,8 +34,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"regexp"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -138,7 +142,7 @@ func runMain(m *testing.M) (code int) {
 		})
 	}
 	if err == nil {
-		err = runBeforeTests()
+		err = runBeforeTests(logf)
 	}
 	if err != nil {
 		logf("authflow: %v", err)
@@ -161,7 +165,9 @@ func runMain(m *testing.M) (code int) {
 			code = 2
 		}
 		teardown()
-		printSummary(logf, env)
+		if world != nil {
+			world.printSummary(logf)
+		}
 	}()
 	code = m.Run()
 	if leaks := scanServiceLogs(env); leaks != "" {
@@ -212,27 +218,49 @@ func listOnly() bool {
 	return f != nil && f.Value.String() != ""
 }
 
-// beforeTests are helper services a suite needs, started by TestMain once the stack is up and before
-// any test runs, when a test of theirs is selected. Starting a container mid-run changes the host's
-// network (a new veth), and Chromium then aborts in-flight requests of parallel browser tests with
-// net::ERR_NETWORK_CHANGED.
-var beforeTests []beforeTest
+// setupSteps are the helper services the suites need, started by TestMain once the stack is up and
+// before any test runs, when a test that uses them is selected: starting a container mid-run changes
+// the host's network (a new veth), and Chromium then aborts in-flight requests of parallel browser
+// tests with net::ERR_NETWORK_CHANGED. A step names its tests by function, not by a string, so a
+// renamed test cannot silently lose its step.
+func setupSteps() []setupStep {
+	return []setupStep{{
+		name:  "the recording key server of the jku/x5u attacks",
+		tests: []func(*testing.T){TestSecurity_JWTAttackMatrix},
+		start: func() error { _, err := secKeyServerStart(); return err },
+	}}
+}
 
-type beforeTest struct {
-	test  string // the top-level test that needs it
+type setupStep struct {
+	name  string
+	tests []func(*testing.T) // the top-level tests that need it
 	start func() error
 }
 
-func runBeforeTests() error {
-	for _, b := range beforeTests {
-		if !selected(b.test) {
+func runBeforeTests(logf func(string, ...any)) error {
+	for _, s := range setupSteps() {
+		var names []string
+		for _, f := range s.tests {
+			if n := testName(f); selected(n) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
 			continue
 		}
-		if err := b.start(); err != nil {
-			return fmt.Errorf("start what %s needs: %w", b.test, err)
+		t0 := time.Now()
+		if err := s.start(); err != nil {
+			return fmt.Errorf("start %s (for %s): %w", s.name, strings.Join(names, ", "), err)
 		}
+		logf("authflow: started %s for %s (%s)", s.name, strings.Join(names, ", "), time.Since(t0).Round(10*time.Millisecond))
 	}
 	return nil
+}
+
+// testName is a test function's name, as go test lists it.
+func testName(f func(*testing.T)) string {
+	n := runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
+	return n[strings.LastIndex(n, ".")+1:]
 }
 
 // selected reports whether -test.run may select the top-level test name.

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,21 +58,6 @@ func (r secKeyRequest) String() string {
 	return fmt.Sprintf("#%d %s %s (Host %s, from %s, User-Agent %q)", r.Seq, r.Method, redact.URLString(r.Path), r.Host, r.RemoteAddr, r.UserAgent)
 }
 
-var secKeyServerOnce struct {
-	sync.Mutex
-	ks  *secKeyServer
-	err error
-}
-
-// The key server starts with the stack, before any test, so that no container is created while
-// browser tests run (see beforeTests).
-func init() {
-	beforeTests = append(beforeTests, beforeTest{test: "TestSecurity_JWTAttackMatrix", start: func() error {
-		_, err := secKeyServerStart()
-		return err
-	}})
-}
-
 // secKeyServerFor returns the process's key server, building and starting it on first use.
 func secKeyServerFor(t *testing.T) (*secKeyServer, error) {
 	t.Helper()
@@ -81,13 +65,14 @@ func secKeyServerFor(t *testing.T) (*secKeyServer, error) {
 }
 
 func secKeyServerStart() (*secKeyServer, error) {
-	secKeyServerOnce.Lock()
-	defer secKeyServerOnce.Unlock()
-	if secKeyServerOnce.ks != nil || secKeyServerOnce.err != nil {
-		return secKeyServerOnce.ks, secKeyServerOnce.err
+	once := &world.keyServer
+	once.Lock()
+	defer once.Unlock()
+	if once.ks != nil || once.err != nil {
+		return once.ks, once.err
 	}
-	secKeyServerOnce.ks, secKeyServerOnce.err = startSecKeyServer()
-	return secKeyServerOnce.ks, secKeyServerOnce.err
+	once.ks, once.err = startSecKeyServer()
+	return once.ks, once.err
 }
 
 func startSecKeyServer() (*secKeyServer, error) {

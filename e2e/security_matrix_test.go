@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
@@ -30,7 +31,7 @@ import (
 type secExpect int
 
 const (
-	secExpectReject secExpect = iota // 401 on both requests (see secJudgeRejected)
+	secExpectReject secExpect = iota // 401 on both requests (see attack.Judge.Rejected)
 	secExpectAccept                  // 200 on both requests
 	secExpectReport                  // observed and reported, neither pass nor fail (why says why)
 )
@@ -537,7 +538,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	started := time.Now()
-	t.Cleanup(func() { secWriteReport(t) })
+	t.Cleanup(func() { writeSecurityReport(t) })
 	c := ctx(t)
 
 	// The key server (a go build and a container) and the forge's keys (RSA) get ready while the
@@ -579,7 +580,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	order := 0
 	row := func(name, group, construction, expected, observed, result string) {
 		order++
-		secAddRow(secRow{Order: order, Case: name, Group: group, Construction: construction, Expected: expected, Observed: observed, Result: result})
+		world.Security.AddRow(attack.Row{Order: order, Case: name, Group: group, Construction: construction, Expected: expected, Observed: observed, Result: result})
 	}
 
 	// control-before: A's real token works, on both requests; remember the thread it creates.
@@ -634,15 +635,15 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 				row(tc.name, tc.group, tk.construction, "reject", "could not build: "+buildErr.Error(), "FAIL")
 				t.Fatalf("case=%s: build the token: %v", tc.name, buildErr)
 			}
-			var outs []secOutcome
+			var outs []attack.Outcome
 			for _, rq := range secRequests {
 				r, err := secSend(c, tk.auth, rq.body)
-				var o secOutcome
+				var o attack.Outcome
 				switch tk.expect {
 				case secExpectAccept:
-					o = secJudgeAccepted(rq.name, rq.streaming, r, err, tk.why)
+					o = judge.Accepted(rq.name, rq.streaming, r, err, tk.why)
 				default:
-					o = secJudgeRejected(rq.name, r, err, tk.auth.Token, tk.malformed, tc.weakness, private)
+					o = judge.Rejected(rq.name, r, err, tk.auth.Token, tk.malformed, tc.weakness, private)
 				}
 				outs = append(outs, o)
 				if o.Accepted && tk.expect == secExpectReject {
@@ -728,24 +729,24 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	diagnosis := secDiagnose(accepted)
 	for _, d := range diagnosis {
 		t.Errorf("diagnosis: %s", d)
-		secAddNote("diagnosis: %s", d)
+		world.Security.AddNote("diagnosis: %s", d)
 	}
 	total := time.Since(started)
-	secAddNote("matrix timings: setup %s (sign-ups, forge keys, JWKS, key server), %d cases in %s, whole test %s",
+	world.Security.AddNote("matrix timings: setup %s (sign-ups, forge keys, JWKS, key server), %d cases in %s, whole test %s",
 		setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
 	t.Logf("matrix: setup %s, %d cases in %s, total %s", setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
-	t.Logf("security report (artifacts/security-report-%s.md):\n%s", b.mode, secRenderReport())
+	t.Logf("security report (artifacts/security-report-%s.md):\n%s", b.mode, world.Security.Markdown(time.Now()))
 }
 
 // secControl sends tok on both requests and requires success; it returns the outcomes and the id
 // of the thread threads.create made.
-func secControl(c context.Context, t *testing.T, tok fixtures.Secret, why string) ([]secOutcome, string) {
+func secControl(c context.Context, t *testing.T, tok fixtures.Secret, why string) ([]attack.Outcome, string) {
 	t.Helper()
-	var outs []secOutcome
+	var outs []attack.Outcome
 	thread := ""
 	for _, rq := range secRequests {
 		r, err := secSend(c, secBearer(tok), rq.body)
-		o := secJudgeAccepted(rq.name, rq.streaming, r, err, why)
+		o := judge.Accepted(rq.name, rq.streaming, r, err, why)
 		for _, p := range o.Problems {
 			t.Errorf("%s [%s]: %s\n%s", t.Name(), rq.name, p, world.serviceLogs(8))
 		}
@@ -763,10 +764,10 @@ func secControl(c context.Context, t *testing.T, tok fixtures.Secret, why string
 	return outs, thread
 }
 
-func secObserved(outs []secOutcome) string {
+func secObserved(outs []attack.Outcome) string {
 	var parts []string
 	for _, o := range outs {
-		parts = append(parts, o.short())
+		parts = append(parts, o.Short())
 	}
 	return strings.Join(parts, ", ")
 }

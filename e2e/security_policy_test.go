@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 )
@@ -137,11 +138,11 @@ func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure,
 				figure, w, event, budgetKey, budget, value)
 		}
 	}
-	t.Logf("%s: %s [budget %s: %s]", figure, value, secBudgetCell(budgetKey), result)
+	t.Logf("%s: %s [budget %s: %s]", figure, value, world.Budgets().Cell(budgetKey), result)
 	if note != "" {
 		t.Logf("%s: %s", figure, note)
 	}
-	secAddFigure(secFigure{Name: figure, Value: value, Budget: secBudgetCell(budgetKey), Result: result, Note: note})
+	world.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: world.Budgets().Cell(budgetKey), Result: result, Note: note})
 }
 
 // TestSecurity_TokenAfterSignOut measures whether a signed-out user's token still opens the ChatKit
@@ -149,11 +150,11 @@ func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure,
 func TestSecurity_TokenAfterSignOut(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	t.Cleanup(func() { secWriteReport(t) })
+	t.Cleanup(func() { writeSecurityReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-signout")
 	keys := secKeysFor(t, a)
-	secWindow(t, c, a, keys, "token after sign-out (ASVS 7.4.1)", secBudgetAfterSignOut, "sign-out", func() {
+	secWindow(t, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
 		require.NoError(t, a.Auth.SignOut(c), "sign-out")
 		_, _, err := a.Auth.Token(c)
 		require.Error(t, err, "after sign-out the token route must refuse to issue a new token (else the sign-out did not happen)")
@@ -165,11 +166,11 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	t.Cleanup(func() { secWriteReport(t) })
+	t.Cleanup(func() { writeSecurityReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-deleted")
 	keys := secKeysFor(t, a)
-	secWindow(t, c, a, keys, "token after user deletion (ASVS 7.4.2)", secBudgetAfterUserDelete, "user's deletion", func() {
+	secWindow(t, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
 		tx, err := world.DB.Pool().Begin(c)
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback(c) }()
@@ -197,7 +198,7 @@ var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Se
 func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	t.Cleanup(func() { secWriteReport(t) })
+	t.Cleanup(func() { writeSecurityReport(t) })
 	c := ctx(t)
 	a := world.NewActor(t, "sec-leeway")
 	keys := secKeysFor(t, a)
@@ -208,10 +209,10 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 		name, budgetKey, claim, asvs string
 		set                          func(now time.Time, d time.Duration) map[string]any
 	}{
-		{"exp leeway", secBudgetExpLeeway, "exp", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
+		{"exp leeway", attack.BudgetExpLeeway, "exp", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
 			return map[string]any{"exp": now.Add(-d).Unix(), "iat": now.Add(-10 * time.Minute).Unix()}
 		}},
-		{"nbf leeway", secBudgetNbfLeeway, "nbf", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
+		{"nbf leeway", attack.BudgetNbfLeeway, "nbf", "ASVS 9.2.1", func(now time.Time, d time.Duration) map[string]any {
 			return map[string]any{"nbf": now.Add(d).Unix()}
 		}},
 	} {
@@ -221,7 +222,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 			if keys.Trusted.IsZero() {
 				why := "n/a in token mode " + world.T.TokenMode + ": no token can be signed as the app signs (" + keys.TrustedWhy + ")"
 				t.Logf("%s: %s", figure, why)
-				secAddFigure(secFigure{Name: figure, Value: "n/a", Budget: secBudgetCell(lw.budgetKey), Result: "n/a", Note: why})
+				world.Security.AddFigure(attack.Figure{Name: figure, Value: "n/a", Budget: world.Budgets().Cell(lw.budgetKey), Result: "n/a", Note: why})
 				return
 			}
 			probes := append([]time.Duration(nil), secLeewayProbes...)
@@ -279,26 +280,8 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 				}
 			}
 			assert.True(t, monotonic, "%s: acceptance is not monotonic in the offset: %s", figure, note)
-			t.Logf("%s: %s [budget %s: %s]; %s", figure, value, secBudgetCell(lw.budgetKey), result, note)
-			secAddFigure(secFigure{Name: figure, Value: value, Budget: secBudgetCell(lw.budgetKey), Result: result, Note: note})
+			t.Logf("%s: %s [budget %s: %s]; %s", figure, value, world.Budgets().Cell(lw.budgetKey), result, note)
+			world.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: world.Budgets().Cell(lw.budgetKey), Result: result, Note: note})
 		})
-	}
-}
-
-// TestSecurity_BudgetsParse checks the parsing of app.budgets (no stack use).
-func TestSecurity_BudgetsParse(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	got, err := secParseBudgets("t.yaml", map[string]string{
-		"token_after_signout": "30m", "exp_leeway": " 60s ", "nbf_leeway": "0s", "p95_latency": "whatever",
-	})
-	require.NoError(t, err, "other suites' budget keys are not ours to parse")
-	assert.Equal(t, map[string]time.Duration{"token_after_signout": 30 * time.Minute, "exp_leeway": time.Minute, "nbf_leeway": 0}, got)
-
-	for _, bad := range []string{"30", "soon", "-1m", ""} {
-		_, err := secParseBudgets("t.yaml", map[string]string{"token_after_user_delete": bad})
-		require.Error(t, err, "%q", bad)
-		assert.Contains(t, err.Error(), "t.yaml: app.budgets.token_after_user_delete")
-		assert.Contains(t, err.Error(), "is not a duration")
 	}
 }

@@ -12,13 +12,14 @@ import (
 
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/report"
-	"github.com/authflow-e2e/authflow/internal/stack"
 )
 
-// results records every top-level test that called track, for the run summary.
-var results struct {
+// runRecord is every top-level test (and parallel subtest) that called track, for the run summary,
+// and their run times (report.RunTimes: waits for a parallel slot excluded). The World holds it.
+type runRecord struct {
 	sync.Mutex
-	list []result
+	list  []result
+	times report.RunTimes
 }
 
 type result struct {
@@ -27,20 +28,20 @@ type result struct {
 	failed, skipped bool
 }
 
-// runTimes measures every tracked test's run time (report.RunTimes: waits for a parallel slot excluded).
-var runTimes report.RunTimes
-
 // track records t's outcome and run time for the summary printed after the run; use it as
 // `defer track(t)()` after t.Parallel(), in tests and in their parallel subtests.
-func track(t *testing.T) (bodyDone func()) {
-	runTimes.Start(t.Name(), time.Now())
+func track(t *testing.T) (bodyDone func()) { return world.track(t) }
+
+func (w *World) track(t *testing.T) (bodyDone func()) {
+	r := &w.run
+	r.times.Start(t.Name(), time.Now())
 	t.Cleanup(func() {
-		took := runTimes.Done(t.Name(), time.Now())
-		results.Lock()
-		results.list = append(results.list, result{t.Name(), took, t.Failed(), t.Skipped()})
-		results.Unlock()
+		took := r.times.Done(t.Name(), time.Now())
+		r.Lock()
+		r.list = append(r.list, result{t.Name(), took, t.Failed(), t.Skipped()})
+		r.Unlock()
 	})
-	return func() { runTimes.BodyDone(t.Name(), time.Now()) }
+	return func() { r.times.BodyDone(t.Name(), time.Now()) }
 }
 
 // area is the part of a test name before the first underscore: TestToken_X -> Token.
@@ -53,10 +54,11 @@ func area(name string) string {
 }
 
 // printSummary prints tests per area, the slowest tests and the phase timings.
-func printSummary(logf func(string, ...any), env *stack.Env) {
-	results.Lock()
-	list := append([]result(nil), results.list...)
-	results.Unlock()
+func (w *World) printSummary(logf func(string, ...any)) {
+	env := w.Env
+	w.run.Lock()
+	list := append([]result(nil), w.run.list...)
+	w.run.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n=== authflow summary: target %s, token mode %s\n", env.Rendered.Name, env.Rendered.TokenMode)
 	type counts struct{ pass, fail, na int }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/containers"
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
@@ -43,10 +44,20 @@ type World struct {
 	Zone *chatkit.Zone
 	// forge makes the keys of the token attacks, once (its RSA key takes a moment).
 	forge func() (*jwtforge.Forge, error)
+	// Security is the security suites' report (artifacts/security-report-<mode>.md).
+	Security *attack.Report
 
 	mu       sync.Mutex
 	personas map[string]*Actor
 	closers  []func()
+
+	run       runRecord    // the tracked tests, for the summary (summary_test.go)
+	browser   browserState // the process's browser, launched on first use (browser_world_test.go)
+	keyServer struct {     // the recording key server, started once (security_keyserver_test.go)
+		sync.Mutex
+		ks  *secKeyServer
+		err error
+	}
 }
 
 // Actor is a persona with a signed-in session, its token and a ChatKit client that sends it.
@@ -66,7 +77,13 @@ func newWorld(env *stack.Env) (*World, error) {
 		return nil, fmt.Errorf("open the database probe: %w", err)
 	}
 	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(jwtforge.NewForge),
+		Security: &attack.Report{Target: env.Rendered.Name, Mode: env.Rendered.TokenMode, Fault: os.Getenv("AUTHFLOW_FAULT"), MaxRejectTime: secMaxRejectTime},
 		personas: map[string]*Actor{}}, nil
+}
+
+// Budgets are the target's policy budgets (app.budgets) for this token mode, defaults included.
+func (w *World) Budgets() attack.Budgets {
+	return attack.Budgets{File: w.T.File, Set: w.T.App.Budgets, Lifetime: w.T.Lifetime}
 }
 
 // OnClose registers f to run at teardown, before the stack is removed (last registered runs first):
