@@ -28,12 +28,14 @@ e2e: setup
 	@$(AUTHFLOW) test -setup=false $(if $(MODES),-mode "$(MODES)") -artifacts $(ART) -timeout $(E2E_TIMEOUT) $(if $(SKIP),-skip '$(SKIP)')
 
 # The e2e suite against the reference app's profiles, which behave like real apps (switched by the
-# app's env, see targets/README.md), with its reports under artifacts/profiles/<name>/. An entry is
+# app's env, see targets/README.md), with its reports under artifacts/profiles/<name>/ (<name>-<modes>/
+# when the list names a file twice). An entry is
 # target[:modes[:skip]]: modes (comma-separated) default to hs256; skip is a go test -skip pattern for
 # the tests a profile does not need because it changes nothing they exercise (never to save a failing
 # test), and the run's title says so.
 #   reference-notasks  only the assistant differs: the browser journeys add nothing (its task journey is n/a)
-#   reference-sdk      the SDK-like backend verifies both kinds of token: both modes, every test
+#   reference-sdk      the SDK-like backend: every test in hs256, and in jwks all but the browser journeys
+#                      (only the token differs there, which the browser passes on as opaque bytes)
 #   reference-rs256    jwks only, and only the token's algorithm differs: the browser passes the token on
 #                      as opaque bytes, so its journeys add nothing
 # reference-process (the services as host processes) is not here: the kill matrix's own-database suite
@@ -42,22 +44,24 @@ e2e: setup
 # Entries that skip every browser test run at once, after the others, their logs printed in order when
 # all have ended: a stack that starts disturbs only a browser running beside it (net::ERR_NETWORK_CHANGED).
 PROFILES ?= targets/reference-production.yaml targets/reference-notasks.yaml::TestBrowser_ \
-  targets/reference-ba14.yaml targets/reference-sdk.yaml:hs256,jwks \
+  targets/reference-ba14.yaml targets/reference-sdk.yaml targets/reference-sdk.yaml:jwks:TestBrowser_ \
   targets/reference-rs256.yaml:jwks:TestBrowser_
 e2e-profiles: setup
 	@rc=0; mkdir -p $(ART)/profiles; \
-	profile() { IFS=: read -r f m s <<<"$$1"; n=$$(basename $$f .yaml); m=$${m:-hs256}; m=$${m//,/ }; \
+	profile() { IFS=: read -r f m s <<<"$$1"; n=$$(name "$$1"); m=$${m:-hs256}; m=$${m//,/ }; \
 	  echo "=== e2e against $$f ($$m$${s:+; not run: $$s, which this profile does not change})"; \
 	  AUTHFLOW_TARGET=$$f AUTHFLOW_ARTIFACTS=$(ART)/profiles/$$n $(MAKE) --no-print-directory e2e MODES="$$m" SKIP="$$s" \
 	    ART=$(ART)/profiles/$$n; }; \
+	name() { local f=$${1%%:*} m; m=$$(cut -s -d: -f2 <<<"$$1"); n=$$(basename $$f .yaml); \
+	  if [ "$$(printf '%s\n' $(PROFILES) | grep -c "^$$f\(:\|$$\)")" -gt 1 ]; then n=$$n-$${m:-hs256}; fi; echo "$${n//,/-}"; }; \
 	quiet=; for p in $(PROFILES); do \
 	  if [ "$${p##*:}" = TestBrowser_ ]; then quiet="$$quiet $$p"; else profile "$$p" || rc=1; fi; \
 	done; \
-	pids=; for p in $$quiet; do n=$$(basename "$${p%%:*}" .yaml); \
+	pids=; for p in $$quiet; do n=$$(name "$$p"); \
 	  (profile "$$p" > $(ART)/profiles/$$n.log 2>&1; echo $$? > $(ART)/profiles/$$n.rc) & pids="$$pids $$!"; \
 	done; \
 	wait $$pids; \
-	for p in $$quiet; do n=$$(basename "$${p%%:*}" .yaml); cat $(ART)/profiles/$$n.log; \
+	for p in $$quiet; do n=$$(name "$$p"); cat $(ART)/profiles/$$n.log; \
 	  [ "$$(cat $(ART)/profiles/$$n.rc 2>/dev/null)" = 0 ] || rc=1; rm -f $(ART)/profiles/$$n.rc; \
 	done; exit $$rc
 
