@@ -15,6 +15,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/leak"
+	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
 )
 
@@ -93,6 +94,10 @@ func TestKillMatrix(t *testing.T) {
 			continue
 		}
 		c := &child{Label: "clean,mode=" + mode, Mode: mode, Run: runPattern(sel)}
+		if from := os.Getenv(cleanFromEnv); from != "" {
+			run(c, func(t *testing.T) row { return cleanFromE2E(t, c, paths.Resolve(from), sel) })
+			continue
+		}
 		run(c, func(t *testing.T) row {
 			c.run(t, art)
 			checkClean(t, c)
@@ -159,6 +164,54 @@ func TestKillMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// cleanFromEnv names an artifacts folder holding make e2e's runs of the reference target (make test
+// sets it: the e2e suite ran there minutes before, from the same tree). The reference target's clean
+// rows are then read from those runs instead of run again: the whole suite passed in each mode,
+// which is every selected test, and authflow test's leak check found none of the run's secrets in
+// its output or artifacts. The profiles' clean rows still run here.
+const cleanFromEnv = "KILLMATRIX_CLEAN_FROM"
+
+// cleanFromE2E is the clean row of c's mode from make e2e's run in dir: that run must be of the
+// reference target in that mode, every test of the selection sel must have run and passed, and its
+// summary must show the passed leak check of that mode.
+func cleanFromE2E(t *testing.T, c *child, dir string, sel []string) row {
+	d := artifacts.Dir{Root: dir}
+	r, err := report.ParseFile(d.JSON("e2e", c.Mode))
+	if err != nil {
+		t.Fatalf("%s=%s: %v (run make e2e first, or unset it to run the clean stack here)", cleanFromEnv, dir, err)
+	}
+	if want := fmt.Sprintf("authflow: starting target %q (token mode %s,", "reference", c.Mode); !r.PackageOutputContains(want) {
+		t.Errorf("%s: %s is not a run of the reference target in token mode %s (no %q)", cleanFromEnv, r.Source, c.Mode, want)
+	}
+	for _, e := range sel {
+		re, ran := anchored(e), false
+		for _, tt := range r.Tests {
+			if !re.MatchString(tt.Name) {
+				continue
+			}
+			ran = true
+			if tt.Failed() {
+				t.Errorf("the clean stack (mode %s, make e2e's run %s) does not pass %s: %s", c.Mode, r.Source, tt.Name, r.FailureMessage(tt.Name))
+			}
+		}
+		if !ran {
+			t.Errorf("make e2e's run %s (mode %s) did not run %s, which the kill matrix selects", r.Source, c.Mode, e)
+		}
+	}
+	for _, p := range r.Problems() {
+		t.Errorf("the clean stack (mode %s, make e2e's run): %s", c.Mode, p)
+	}
+	sum, err := os.ReadFile(d.Summary(""))
+	if err != nil || !strings.Contains(string(sum), "- "+c.Mode+": leak check: none of the ") {
+		t.Errorf("make e2e's summary %s shows no passed leak check for mode %s (%v)", d.Summary(""), c.Mode, err)
+	}
+	c.Result, c.Dir = r, dir
+	t.Logf("clean stack, mode %s: from make e2e's run %s (%d tests passed, leak-checked by authflow test)", c.Mode, r.Source, r.Count().Passed)
+	rw := cleanRow(c)
+	rw.Mode = c.Mode + " (make e2e's run)"
+	return rw
 }
 
 // selectsBrowser reports whether a child's -test.run pattern selects a browser test of the suite

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // SummarizeOptions is one summary step after a suite ran: its go test -json files, the JUnit files to
@@ -15,6 +16,7 @@ type SummarizeOptions struct {
 	Title     string   // its title
 	Artifacts string   // the artifacts directory it points at (default: Out's directory)
 	Extra     string   // a Markdown file appended to the summary; a missing file is skipped
+	Checks    []string // run-level checks made besides the tests (one Markdown line each), under "Checks"
 	Shard     string   // the AUTHFLOW_SHARD (i/n) the runs were made with: a run that ignored it fails
 	Baseline  string   // a baseline file of known failures ("" for none)
 	GoExit    int      // the exit status of the go test runs: non-zero while no test failed fails too
@@ -53,9 +55,12 @@ func Summarize(o SummarizeOptions) int {
 		}
 		s.Runs = append(s.Runs, r)
 	}
+	if len(o.Checks) > 0 {
+		s.Extra = "## Checks\n\n- " + strings.Join(o.Checks, "\n- ") + "\n"
+	}
 	if o.Extra != "" {
 		if b, err := os.ReadFile(o.Extra); err == nil {
-			s.Extra = string(b)
+			s.Extra += string(b)
 		}
 	}
 	for _, j := range o.JUnit {

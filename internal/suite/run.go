@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
+	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
 )
@@ -51,7 +55,7 @@ func Run(ctx context.Context, o Options) int {
 	}
 	logf("suites from %s (%s); target %s; artifacts %s", o.Source.Dir, o.Source.How, o.Target, art.Root)
 	goExit := 0
-	var runs, junits []string
+	var runs, junits, checks []string
 	for _, m := range o.Modes {
 		junit, js := art.JUnit("e2e", m), art.JSON("e2e", m)
 		_ = os.Remove(junit)
@@ -63,13 +67,21 @@ func Run(ctx context.Context, o Options) int {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = o.Source.Dir
 		cmd.Env = childEnv(o, m)
+		canary, err := newCanary()
+		if err != nil {
+			logf("%v", err)
+			return 2
+		}
+		if canary != "" {
+			cmd.Env = append(cmd.Env, fixtures.CanaryEnv+"="+canary)
+		}
 		cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
 		// Ctrl-C reaches go test and the suite through the terminal's process group; the suite's
 		// TestMain then tears its stack down, which WaitDelay leaves it time for.
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 		cmd.WaitDelay = time.Minute
 		t0 := time.Now()
-		err := cmd.Run()
+		err = cmd.Run()
 		var exit *exec.ExitError
 		switch {
 		case err == nil:
@@ -81,11 +93,74 @@ func Run(ctx context.Context, o Options) int {
 		}
 		logf("token mode %s done in %s", m, time.Since(t0).Round(100*time.Millisecond))
 		runs, junits = append(runs, js), append(junits, junit)
+		if canary != "" {
+			line, leaked := leakCheck(canary, art.Root, t0)
+			_ = os.Remove(canary)
+			logf("token mode %s: %s", m, line)
+			checks = append(checks, m+": "+line)
+			if leaked {
+				goExit = 1
+			}
+		}
 	}
-	return report.Summarize(report.SummarizeOptions{
+	code := report.Summarize(report.SummarizeOptions{
 		Out: art.Summary(""), Title: o.Title, Shard: o.Shard, Baseline: o.Baseline, GoExit: goExit,
-		JUnit: junits, Runs: runs, Log: o.Stderr, Prefix: "authflow test",
+		JUnit: junits, Runs: runs, Checks: checks, Log: o.Stderr, Prefix: "authflow test",
 	})
+	if code == 0 && goExit != 0 {
+		code = 1
+	}
+	return code
+}
+
+// newCanary is a fresh leak canary file for one go test run (fixtures.CanaryEnv: the suite records
+// every secret it creates there), or "" when a parent process records the secrets already (the kill
+// matrix running authflow test): that parent then makes the check. The file holds live credentials
+// of the run: it is the user's alone and removed after the check.
+func newCanary() (string, error) {
+	if os.Getenv(fixtures.CanaryEnv) != "" {
+		return "", nil
+	}
+	f, err := os.CreateTemp("", "authflow-canary-")
+	if err != nil {
+		return "", fmt.Errorf("leak canary: %w", err)
+	}
+	return f.Name(), f.Close()
+}
+
+// leakCheck searches everything the run wrote for every secret it created: the files under the
+// artifacts folder written since start (the go test -json stream, which holds all test output, the
+// JUnit file, the failure artifacts and traces, the reports). It returns the summary's line and
+// whether a secret was found.
+func leakCheck(canary, root string, start time.Time) (string, bool) {
+	secrets, err := leak.ReadCanaries(canary)
+	if err != nil {
+		return fmt.Sprintf("**leak check failed**: %v", err), true
+	}
+	sc := leak.NewScanner(secrets)
+	var findings []leak.Finding
+	files := 0
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		// 2 s of slack: file times come from the kernel's coarse clock, a little behind time.Now
+		if info, err := d.Info(); err != nil || info.ModTime().Before(start.Add(-2*time.Second)) {
+			return err
+		}
+		files++
+		fs, err := sc.File(p)
+		findings = append(findings, fs...)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Sprintf("**leak check failed**: %v", err), true
+	case len(findings) > 0:
+		return fmt.Sprintf("**a secret this run created is in its output or artifacts** (%d finding(s)):\n%s",
+			len(findings), leak.Report(findings, 10)), true
+	}
+	return fmt.Sprintf("leak check: none of the %d secrets this run created (passwords, tokens, cookies, keys) is in its output or the %d files it wrote", sc.Len(), files), false
 }
 
 // goTestArgs are the go test flags of a run. -trimpath keeps compiled packages independent of where

@@ -99,3 +99,45 @@ func TestGoVersion_ReadsTheGoDirective(t *testing.T) {
 	dir := checkout(t)
 	assert.Equal(t, "1.26", goVersion(dir))
 }
+
+func TestLeakCheck_FindsThisRunsSecretsInWhatItWroteOnly(t *testing.T) {
+	root := t.TempDir()
+	canary := filepath.Join(t.TempDir(), "canary")
+	secret := "s3cret-value-of-this-run-0123456789"
+	require.NoError(t, os.WriteFile(canary, []byte(secret+"\n"), 0o600))
+	start := time.Now()
+	old := filepath.Join(root, "kill-matrix", "old.json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(old), 0o755))
+	require.NoError(t, os.WriteFile(old, []byte(secret), 0o644))
+	require.NoError(t, os.Chtimes(old, start.Add(-time.Hour), start.Add(-time.Hour)))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "e2e-hs256.json"), []byte(`{"Output":"all fine"}`), 0o644))
+
+	line, leaked := leakCheck(canary, root, start)
+	assert.False(t, leaked, "a file of an earlier run is not this run's output: %s", line)
+	assert.Contains(t, line, "none of the 1 secrets this run created")
+	assert.Contains(t, line, "the 1 files it wrote")
+
+	trace := filepath.Join(root, "TestBrowser_X", "hs256", "console.txt")
+	require.NoError(t, os.MkdirAll(filepath.Dir(trace), 0o755))
+	require.NoError(t, os.WriteFile(trace, []byte("token="+secret+"\n"), 0o644))
+	line, leaked = leakCheck(canary, root, start)
+	assert.True(t, leaked)
+	assert.Contains(t, line, "a secret this run created is in its output or artifacts")
+	assert.Contains(t, line, "console.txt")
+	assert.NotContains(t, line, secret, "the report never shows the secret")
+}
+
+func TestNewCanary_AParentsCanaryIsLeftToIt(t *testing.T) {
+	t.Setenv("AUTHFLOW_LEAK_CANARY", "/parent/canary")
+	p, err := newCanary()
+	require.NoError(t, err)
+	assert.Empty(t, p, "the parent records and checks")
+
+	t.Setenv("AUTHFLOW_LEAK_CANARY", "")
+	p, err = newCanary()
+	require.NoError(t, err)
+	defer os.Remove(p)
+	info, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "it holds live credentials")
+}
