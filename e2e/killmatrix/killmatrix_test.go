@@ -186,15 +186,9 @@ func cleanFromE2E(t *testing.T, c *child, dir string, sel []string) row {
 		t.Errorf("%s: %s is not a run of the reference target in token mode %s (no %q)", cleanFromEnv, r.Source, c.Mode, want)
 	}
 	for _, e := range sel {
-		re, ran := anchored(e), false
-		for _, tt := range r.Tests {
-			if !re.MatchString(tt.Name) {
-				continue
-			}
-			ran = true
-			if tt.Failed() {
-				t.Errorf("the clean stack (mode %s, make e2e's run %s) does not pass %s: %s", c.Mode, r.Source, tt.Name, r.FailureMessage(tt.Name))
-			}
+		ran, failed := ranAndFailed(r, e)
+		for _, tt := range failed {
+			t.Errorf("the clean stack (mode %s, make e2e's run %s) does not pass %s: %s", c.Mode, r.Source, tt.Name, r.FailureMessage(tt.Name))
 		}
 		if !ran {
 			t.Errorf("make e2e's run %s (mode %s) did not run %s, which the kill matrix selects", r.Source, c.Mode, e)
@@ -212,6 +206,21 @@ func cleanFromE2E(t *testing.T, c *child, dir string, sel []string) row {
 	rw := cleanRow(c)
 	rw.Mode = c.Mode + " (make e2e's run)"
 	return rw
+}
+
+// ranAndFailed looks up the tests of r that e (a regexp, anchored at both ends) names: whether any
+// ran, and those that failed.
+func ranAndFailed(r *report.Run, e string) (ran bool, failed []*report.Test) {
+	re := anchored(e)
+	for _, tt := range r.Tests {
+		if re.MatchString(tt.Name) {
+			ran = true
+			if tt.Failed() {
+				failed = append(failed, tt)
+			}
+		}
+	}
+	return ran, failed
 }
 
 // selectsBrowser reports whether a child's -test.run pattern selects a browser test of the suite
@@ -380,16 +389,9 @@ func checkFault(t *testing.T, f fault, c *child) row {
 		}
 	}
 	for _, e := range f.MustPass {
-		re := anchored(e)
-		ran := false
-		for _, tt := range r.Tests {
-			if !re.MatchString(tt.Name) {
-				continue
-			}
-			ran = true
-			if tt.Failed() {
-				t.Errorf("fault %s must leave %s green (mode %s), but it failed: %s", f.Name, tt.Name, c.Mode, r.FailureMessage(tt.Name))
-			}
+		ran, failed := ranAndFailed(r, e)
+		for _, tt := range failed {
+			t.Errorf("fault %s must leave %s green (mode %s), but it failed: %s", f.Name, tt.Name, c.Mode, r.FailureMessage(tt.Name))
 		}
 		if !ran {
 			t.Errorf("fault %s: %s must run and pass (mode %s), but it did not run", f.Name, e, c.Mode)
