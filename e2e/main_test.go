@@ -3,9 +3,11 @@
 // their names are Test<Area>_<WhatMustHold>, the area being the summary's row and the kill matrix's
 // vocabulary. The files:
 //
-//	main_test.go              TestMain: the target, the stack's lifecycle, the raw-log leak scan
-//	world_test.go             the World (stack, database probe, shared users by role, actors with
-//	                          sessions, tokens and ChatKit clients), the per-test context, needs()
+//	main_test.go              TestMain: the target, the stack's lifecycle, the setup steps (helper
+//	                          services), the raw-log leak scan
+//	world_test.go             the World, the run's only state (stack, database probe, shared users by
+//	                          role, actors with sessions, tokens and ChatKit clients, the browser, the
+//	                          security report, the run record), the per-test context, needs()
 //	summary_test.go           the run summary and timings printed after the tests (track)
 //	shard_test.go             AUTHFLOW_SHARD: this process runs one shard of the suite
 //	smoke_test.go             Smoke: sign-up, token, a task over ChatKit, the rows in Postgres
