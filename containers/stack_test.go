@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -279,4 +280,12 @@ func TestReaper_ASIGKILLedRunLeavesNothingBehind(t *testing.T) {
 func processRunning(marker string) bool {
 	out, _ := exec.Command("pgrep", "-f", marker).Output()
 	return strings.TrimSpace(string(out)) != ""
+}
+
+// A removal another cleaner has (gone, or in progress) is not a sweep error; anything else is.
+func TestSweep_ARemovalAnotherCleanerHasIsNoError(t *testing.T) {
+	assert.True(t, takenCareOf(fmt.Errorf("removal of container x is already in progress: %w", cerrdefs.ErrConflict)))
+	assert.True(t, takenCareOf(fmt.Errorf("no such container: %w", cerrdefs.ErrNotFound)))
+	assert.False(t, takenCareOf(fmt.Errorf("daemon: %w", cerrdefs.ErrInternal)))
+	assert.False(t, takenCareOf(errors.New("connection refused")))
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -53,7 +54,9 @@ func Sweep(ctx context.Context, cli client.APIClient, runID string) (int, error)
 			continue
 		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			errs = append(errs, err)
+			if !takenCareOf(err) {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		n++
@@ -67,13 +70,22 @@ func Sweep(ctx context.Context, cli client.APIClient, runID string) (int, error)
 			continue
 		}
 		if _, err := cli.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{}); err != nil {
-			errs = append(errs, err)
+			// Forbidden is "active endpoints": containers on it whose removal another cleaner has begun
+			// (Conflict above); that cleaner removes the network too, else the next sweep does.
+			if !takenCareOf(err) && !cerrdefs.IsPermissionDenied(err) {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		n++
 	}
 	return n + procs, errors.Join(errs...)
 }
+
+// takenCareOf reports whether a removal error means that another cleaner has the object: it is gone
+// already (NotFound) or its removal is in progress (Conflict). Two sweeps at once (two shards
+// starting, or a sweep beside a run's reaper) then split the work instead of failing.
+func takenCareOf(err error) bool { return cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) }
 
 func alive(pid int) bool {
 	if pid <= 0 {
