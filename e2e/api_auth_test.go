@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
@@ -419,7 +420,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 				err = errors.New("get-session answered null")
 			}
 			if err == nil {
-				var tok fixtures.Secret
+				var tok secret.Secret
 				if tok, _, err = cl.Token(c); err == nil {
 					_, err = world.ChatKit(tok).ListThreads(c, 1, "", "")
 				}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
@@ -52,7 +52,7 @@ func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 
 // apiVerifyToken verifies tok the way the target's backend must, as its token mode says (the shared
 // secret, or the JWKS fetched through c with the target's issuer and audience). It requires exp.
-func apiVerifyToken(t *testing.T, c *betterauth.Client, tok fixtures.Secret) (map[string]any, error) {
+func apiVerifyToken(t *testing.T, c *betterauth.Client, tok secret.Secret) (map[string]any, error) {
 	t.Helper()
 	return world.T.Mode.Verify(ctx(t), world.TokenEnv(c), tok.Value())
 }

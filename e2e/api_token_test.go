@@ -18,6 +18,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -183,7 +184,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	want := kids(first)
 
 	type result struct {
-		tok fixtures.Secret
+		tok secret.Secret
 		ks  *betterauth.KeySet
 		err error
 	}
@@ -236,7 +237,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 func tokenSecretStaysStable(t *testing.T) {
 	c := ctx(t)
 	a := world.NewActor(t, "hskey")
-	toks := make([]fixtures.Secret, 9)
+	toks := make([]secret.Secret, 9)
 	errs := make([]error, len(toks))
 	for i := range 3 {
 		toks[i], _, errs[i] = a.Auth.Token(c)

@@ -47,10 +47,10 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/redact"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/targets"
 )
@@ -184,7 +184,7 @@ func runMain(m *testing.M) (code int) {
 // token or a cookie value, whatever the harness would hide later. It returns a report naming the
 // service and the line (shown with the secret replaced), or "" when nothing leaked.
 func scanServiceLogs(env *stack.Env) string {
-	sc := leak.NewScanner(fixtures.CreatedSecrets())
+	sc := leak.NewScanner(secret.Created())
 	if sc.Len() == 0 {
 		return ""
 	}

@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/redact"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
@@ -144,13 +144,13 @@ var secRequests = []struct {
 // secAuth is how a request authenticates: a Bearer token, a raw Authorization value, or nothing;
 // Query is appended to the ChatKit URL.
 type secAuth struct {
-	Token  fixtures.Secret
+	Token  secret.Secret
 	Raw    *string
 	Header bool // false: no Authorization header at all (Token and Raw ignored)
 	Query  string
 }
 
-func secBearer(tok fixtures.Secret) secAuth { return secAuth{Token: tok, Header: true} }
+func secBearer(tok secret.Secret) secAuth { return secAuth{Token: tok, Header: true} }
 
 // secSend sends body with auth and returns the answer (whatever its status).
 func secSend(cx context.Context, auth secAuth, body any) (*chatkit.RawResponse, error) {

@@ -21,9 +21,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
@@ -86,9 +86,9 @@ type secBuilder struct {
 	alg    string         // the alg of A's token as issued
 	forge  *jwtforge.Forge
 	keys   *secKeys
-	real   fixtures.Secret // A's token as issued
-	realB  fixtures.Secret // B's token as issued
-	claims map[string]any  // A's claims as issued
+	real   secret.Secret  // A's token as issued
+	realB  secret.Secret  // B's token as issued
+	claims map[string]any // A's claims as issued
 	a, b   *Actor
 	now    time.Time
 	ks     *secKeyServer
@@ -96,7 +96,7 @@ type secBuilder struct {
 	nonce  string
 }
 
-func (b *secBuilder) bearer(tok fixtures.Secret, construction string) secToken {
+func (b *secBuilder) bearer(tok secret.Secret, construction string) secToken {
 	return secToken{auth: secBearer(tok), construction: construction}
 }
 
@@ -215,7 +215,7 @@ func secCases() []secCase {
 			return b.bearer(tok, "A's real token, last 4 signature characters cut (jwt_tool)"), err
 		}},
 		{"sig-swapped", "signature", wkSigNotVerified, func(b *secBuilder) (secToken, error) {
-			tok := fixtures.NewSecret(jwtforge.Segment(b.real, 0) + "." + jwtforge.Segment(b.real, 1) + "." + jwtforge.Segment(b.realB, 2))
+			tok := secret.New(jwtforge.Segment(b.real, 0) + "." + jwtforge.Segment(b.real, 1) + "." + jwtforge.Segment(b.realB, 2))
 			return b.bearer(tok, "A's header and claims with B's (valid) signature"), nil
 		}},
 		{"claims-tampered-sub", "signature", wkTampered, func(b *secBuilder) (secToken, error) {
@@ -451,34 +451,34 @@ func secCases() []secCase {
 		}},
 
 		// Malformed tokens.
-		{"segments-1", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"segments-1", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			return jwtforge.WithSegments(b.real, 1), "A's real token cut to its header segment", nil
 		})},
-		{"segments-2", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"segments-2", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			return jwtforge.WithSegments(b.real, 2), "A's real token cut to header.payload (no dot, no signature)", nil
 		})},
-		{"segments-4", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"segments-4", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			return jwtforge.WithSegments(b.real, 4), "A's real token plus a fourth segment", nil
 		})},
-		{"segments-5-jwe-shaped", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"segments-5-jwe-shaped", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			return jwtforge.WithSegments(b.real, 5), "A's real token plus two segments (JWE-shaped)", nil
 		})},
-		{"segments-empty", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
-			return fixtures.NewSecret(".."), `".." (three empty segments)`, nil
+		{"segments-empty", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
+			return secret.New(".."), `".." (three empty segments)`, nil
 		})},
-		{"bad-base64url", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"bad-base64url", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			tok, err := jwtforge.BadBase64URL(b.real)
 			return tok, "A's real token with '+', '/' and '=' in the payload segment", err
 		})},
-		{"header-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"header-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			tok, err := jwtforge.RawHeaderSegment(b.real, []byte("not json"))
 			return tok, "A's real token with header base64url(\"not json\")", err
 		})},
-		{"header-json-array", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"header-json-array", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			tok, err := jwtforge.RawHeaderSegment(b.real, []byte("[]"))
 			return tok, "A's real token with header base64url(\"[]\")", err
 		})},
-		{"payload-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"payload-not-json", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			k := b.keys.Trusted
 			if k.IsZero() {
 				k = b.forge.EdDSA()
@@ -490,7 +490,7 @@ func secCases() []secCase {
 			tok, err := jwtforge.SignPayload(k, []byte("not json"), header)
 			return tok, "payload \"not json\" signed with the " + k.String(), err
 		})},
-		{"oversized-64k", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (fixtures.Secret, string, error) {
+		{"oversized-64k", "malformed", wkMalformed, secMalformed(func(b *secBuilder) (secret.Secret, string, error) {
 			k := b.untrusted()
 			tok, err := jwtforge.Oversized(k, b.claims, nil, 64<<10)
 			return tok, fmt.Sprintf("A's claims plus a 64 KiB pad claim (%d bytes), signed with %s", tok.Len(), k), err
@@ -523,7 +523,7 @@ func secAlgNone(alg string) func(b *secBuilder) (secToken, error) {
 	}
 }
 
-func secMalformed(f func(b *secBuilder) (fixtures.Secret, string, error)) func(b *secBuilder) (secToken, error) {
+func secMalformed(f func(b *secBuilder) (secret.Secret, string, error)) func(b *secBuilder) (secToken, error) {
 	return func(b *secBuilder) (secToken, error) {
 		tok, what, err := f(b)
 		t := b.bearer(tok, what)
@@ -740,7 +740,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 
 // secControl sends tok on both requests and requires success; it returns the outcomes and the id
 // of the thread threads.create made.
-func secControl(c context.Context, t *testing.T, tok fixtures.Secret, why string) ([]attack.Outcome, string) {
+func secControl(c context.Context, t *testing.T, tok secret.Secret, why string) ([]attack.Outcome, string) {
 	t.Helper()
 	var outs []attack.Outcome
 	thread := ""

@@ -17,14 +17,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 )
 
 // secProbe sends tok on both requests and says which accepted it.
-func secProbe(c context.Context, tok fixtures.Secret) (accepted bool, observed string) {
+func secProbe(c context.Context, tok secret.Secret) (accepted bool, observed string) {
 	var parts []string
 	for _, rq := range secRequests {
 		r, err := secSend(c, secBearer(tok), rq.body)
@@ -42,7 +42,7 @@ func secProbe(c context.Context, tok fixtures.Secret) (accepted bool, observed s
 }
 
 // secListAccepts sends tok on threads.list only (for the leeway sweeps).
-func secListAccepts(c context.Context, tok fixtures.Secret) (bool, int) {
+func secListAccepts(c context.Context, tok secret.Secret) (bool, int) {
 	r, err := secSend(c, secBearer(tok), secRequests[0].body)
 	if err != nil || r == nil {
 		return false, 0
@@ -51,7 +51,7 @@ func secListAccepts(c context.Context, tok fixtures.Secret) (bool, int) {
 }
 
 // secTokenExp returns the token's exp.
-func secTokenExp(t *testing.T, tok fixtures.Secret) time.Time {
+func secTokenExp(t *testing.T, tok secret.Secret) time.Time {
 	t.Helper()
 	claims, err := jwtforge.DecodeClaims(tok)
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/internal/stack"
 	"github.com/authflow-e2e/authflow/internal/tokenmode"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -38,7 +39,7 @@ type World struct {
 	Env    *stack.Env
 	T      *targets.Rendered
 	DB     *dbprobe.DB
-	Secret fixtures.Secret
+	Secret secret.Secret
 	// Zone is the ChatKit server's UTC offset for naive timestamps, learned by the first stream of any
 	// of the world's ChatKit clients and shared by all of them.
 	Zone *chatkit.Zone
@@ -65,7 +66,7 @@ type Actor struct {
 	fixtures.Persona
 	Auth    *betterauth.Client
 	User    *betterauth.User
-	Token   fixtures.Secret
+	Token   secret.Secret
 	ChatKit *chatkit.Client
 }
 
@@ -76,7 +77,7 @@ func newWorld(env *stack.Env) (*World, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the database probe: %w", err)
 	}
-	return &World{Env: env, T: env.Rendered, DB: db, Secret: fixtures.NewSecret(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(jwtforge.NewForge),
+	return &World{Env: env, T: env.Rendered, DB: db, Secret: secret.New(env.Rendered.Secret), Zone: &chatkit.Zone{}, forge: sync.OnceValues(jwtforge.NewForge),
 		Security: &attack.Report{Target: env.Rendered.Name, Mode: env.Rendered.TokenMode, Fault: os.Getenv("AUTHFLOW_FAULT"), MaxRejectTime: secMaxRejectTime},
 		personas: map[string]*Actor{}}, nil
 }
@@ -147,7 +148,7 @@ func (w *World) ClientAddrHeader(addr string) http.Header {
 }
 
 // ChatKit is a ChatKit client for the target's endpoint sending tok as Bearer.
-func (w *World) ChatKit(tok fixtures.Secret) *chatkit.Client {
+func (w *World) ChatKit(tok secret.Secret) *chatkit.Client {
 	return w.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(tok)})
 }
 
@@ -231,7 +232,7 @@ func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*
 // refreshingToken sends tok until a minute before it expires, then fetches a fresh one with the
 // actor's session: a persona shared by a long run (kill matrix, browser suites) never sends an expired
 // token that would look like the app's fault.
-func refreshingToken(c *betterauth.Client, tok fixtures.Secret, exp time.Time) chatkit.TokenSource {
+func refreshingToken(c *betterauth.Client, tok secret.Secret, exp time.Time) chatkit.TokenSource {
 	var mu sync.Mutex
 	return func(ctx context.Context) (string, error) {
 		mu.Lock()

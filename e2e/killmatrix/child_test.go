@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/internal/shard"
 )
 
@@ -29,7 +29,7 @@ const (
 
 // Variables a child run gets from the runner; inherited values are dropped, everything else passes
 // through (AUTHFLOW_TARGET, AUTHFLOW_BROWSER*, AUTHFLOW_TIMEOUT_FACTOR, DOCKER_HOST, ...).
-var childOwned = []string{paths.WorkdirEnv, "AUTHFLOW_FAULT", "AUTHFLOW_TOKEN_MODE", "AUTHFLOW_ARTIFACTS", fixtures.CanaryEnv, "AUTHFLOW_SHARD", "AUTHFLOW_KEEP"}
+var childOwned = []string{paths.WorkdirEnv, "AUTHFLOW_FAULT", "AUTHFLOW_TOKEN_MODE", "AUTHFLOW_ARTIFACTS", secret.CanaryEnv, "AUTHFLOW_SHARD", "AUTHFLOW_KEEP"}
 
 var (
 	rootOnce sync.Once
@@ -203,7 +203,7 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 		"AUTHFLOW_FAULT=" + c.Fault,
 		"AUTHFLOW_TOKEN_MODE=" + c.Mode,
 		"AUTHFLOW_ARTIFACTS=" + c.Dir,
-		fixtures.CanaryEnv + "=" + canary,
+		secret.CanaryEnv + "=" + canary,
 	}, c.Env...)
 	cmd.Env = childEnv(own...)
 	if c.CLI != nil {

@@ -298,7 +298,7 @@ func checkClean(t *testing.T, c *child) {
 	}
 	checkLeaks(t, c)
 	if c.Secrets == 0 && r.Count().Total() > 0 {
-		t.Errorf("the clean run (mode %s) recorded no secret in the leak canary, so the leak check proves nothing (is AUTHFLOW_LEAK_CANARY still honoured by fixtures?)", c.Mode)
+		t.Errorf("the clean run (mode %s) recorded no secret in the leak canary, so the leak check proves nothing (is AUTHFLOW_LEAK_CANARY still honoured by internal/secret?)", c.Mode)
 	}
 	t.Logf("clean stack, mode %s: %d tests passed, %d secrets searched for in %s, %s",
 		c.Mode, r.Count().Passed, c.Secrets, c.Dir, c.Took.Round(100*time.Millisecond))

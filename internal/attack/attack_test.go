@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
 
 var j = Judge{MaxRejectTime: 2 * time.Second}
 
 // a token whose segments are long enough to be searched for in answers
-var tok = fixtures.NewSecret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMzQ1Njc4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg")
+var tok = secret.New("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMzQ1Njc4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg")
 
 func resp(status int, body string) *chatkit.RawResponse {
 	return &chatkit.RawResponse{Status: status, Body: []byte(body), Duration: 10 * time.Millisecond}

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
 
@@ -50,7 +50,7 @@ type Judge struct {
 // Rejected checks a rejection: 401 (400 or 431 too when malformed), an error JSON and nothing else,
 // no stream byte, no echo of the token or the user's data (private), quick, never a 5xx. weakness
 // names what a backend that accepts the token lacks.
-func (j Judge) Rejected(name string, r *chatkit.RawResponse, err error, tok fixtures.Secret, malformed bool, weakness string, private []string) Outcome {
+func (j Judge) Rejected(name string, r *chatkit.RawResponse, err error, tok secret.Secret, malformed bool, weakness string, private []string) Outcome {
 	o := Outcome{Request: name}
 	if r != nil {
 		o.Status, o.Took = r.Status, r.Duration

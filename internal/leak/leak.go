@@ -1,4 +1,4 @@
-// Package leak finds credentials in test output. A child test run with fixtures.CanaryEnv set records
+// Package leak finds credentials in test output. A child test run with secret.CanaryEnv set records
 // every secret it created (passwords, tokens, cookie values, the shared secret) in a canary file; the
 // parent then scans everything the child wrote (stdout, stderr, every file under its artifacts dir,
 // the entries of zip files such as Playwright traces included) for each recorded value, raw and in its

@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/leak"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // Package is the e2e suite's package, relative to the module root.
@@ -73,7 +73,7 @@ func Run(ctx context.Context, o Options) int {
 			return 2
 		}
 		if canary != "" {
-			cmd.Env = append(cmd.Env, fixtures.CanaryEnv+"="+canary)
+			cmd.Env = append(cmd.Env, secret.CanaryEnv+"="+canary)
 		}
 		cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
 		// Ctrl-C reaches go test and the suite through the terminal's process group; the suite's
@@ -113,12 +113,12 @@ func Run(ctx context.Context, o Options) int {
 	return code
 }
 
-// newCanary is a fresh leak canary file for one go test run (fixtures.CanaryEnv: the suite records
+// newCanary is a fresh leak canary file for one go test run (secret.CanaryEnv: the suite records
 // every secret it creates there), or "" when a parent process records the secrets already (the kill
 // matrix running authflow test): that parent then makes the check. The file holds live credentials
 // of the run: it is the user's alone and removed after the check.
 func newCanary() (string, error) {
-	if os.Getenv(fixtures.CanaryEnv) != "" {
+	if os.Getenv(secret.CanaryEnv) != "" {
 		return "", nil
 	}
 	f, err := os.CreateTemp("", "authflow-canary-")

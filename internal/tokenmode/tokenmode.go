@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -45,7 +45,7 @@ type Mode interface {
 // Env is what a mode needs of the running target.
 type Env struct {
 	// Secret is the app's secret (BETTER_AUTH_SECRET); zero when the harness does not know it.
-	Secret fixtures.Secret
+	Secret secret.Secret
 	// JWKS fetches the app's published key set.
 	JWKS func(ctx context.Context) (*betterauth.KeySet, error)
 	// Issuer and Audience are the values the backend expects (app.issuer, app.audience).

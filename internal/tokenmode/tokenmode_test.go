@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -31,7 +31,7 @@ func claims() map[string]any {
 
 func TestHS256_VerifiesWithTheSecretOnly(t *testing.T) {
 	m, _ := Get(HS256)
-	secret := fixtures.NewSecret("an-app-secret-of-enough-length-0123456789")
+	secret := secret.New("an-app-secret-of-enough-length-0123456789")
 	env := Env{Secret: secret, Leeway: time.Second}
 	tok, err := jwtforge.MintHS256(secret, claims(), nil)
 	require.NoError(t, err)

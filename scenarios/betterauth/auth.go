@@ -12,6 +12,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // User is Better Auth's user object (the token route returns only ID, Email and Name).
@@ -27,8 +28,8 @@ type User struct {
 
 // authResult is the body of sign-up and sign-in.
 type authResult struct {
-	Token fixtures.Secret `json:"token"`
-	User  *User           `json:"user"`
+	Token secret.Secret `json:"token"`
+	User  *User         `json:"user"`
 }
 
 // SignUp creates a user with email and password (Better Auth signs the new user in, so the
@@ -79,19 +80,19 @@ type Session struct {
 	Session SessionInfo `json:"session"`
 	User    User        `json:"user"`
 	// JWT is the set-auth-jwt header the jwt plugin adds (zero without the plugin).
-	JWT fixtures.Secret `json:"-"`
+	JWT secret.Secret `json:"-"`
 }
 
 // SessionInfo is Better Auth's session object.
 type SessionInfo struct {
-	ID        string          `json:"id"`
-	UserID    string          `json:"userId"`
-	Token     fixtures.Secret `json:"token"`
-	ExpiresAt time.Time       `json:"expiresAt"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
-	IPAddress string          `json:"ipAddress"`
-	UserAgent string          `json:"userAgent"`
+	ID        string        `json:"id"`
+	UserID    string        `json:"userId"`
+	Token     secret.Secret `json:"token"`
+	ExpiresAt time.Time     `json:"expiresAt"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+	IPAddress string        `json:"ipAddress"`
+	UserAgent string        `json:"userAgent"`
 }
 
 // GetSession returns the current session, or nil (and no error) when Better Auth answers
@@ -111,7 +112,7 @@ func (c *Client) GetSession(ctx context.Context) (*Session, error) {
 	if s.User.ID == "" {
 		return nil, errors.New("get-session: 2xx answer is neither null nor a session with a user id")
 	}
-	s.JWT = fixtures.NewSecret(resp.Header.Get("Set-Auth-Jwt"))
+	s.JWT = secret.New(resp.Header.Get("Set-Auth-Jwt"))
 	return &s, nil
 }
 
@@ -119,7 +120,7 @@ func (c *Client) GetSession(ctx context.Context) (*Session, error) {
 // app's HS256 route also returns User and ExpiresAt. Header and Claims are the token's
 // decoded (not verified) header and claims.
 type TokenResponse struct {
-	Token     fixtures.Secret
+	Token     secret.Secret
 	User      *User
 	ExpiresAt time.Time
 	Header    map[string]any
@@ -127,30 +128,30 @@ type TokenResponse struct {
 }
 
 // Token fetches a JWT from the token route with the session cookie. It returns the token
-// (a [fixtures.Secret]; use Value() to send it) and the parsed answer.
-func (c *Client) Token(ctx context.Context) (fixtures.Secret, *TokenResponse, error) {
+// (a [secret.Secret]; use Value() to send it) and the parsed answer.
+func (c *Client) Token(ctx context.Context) (secret.Secret, *TokenResponse, error) {
 	var raw struct {
-		Token     fixtures.Secret `json:"token"`
+		Token     secret.Secret   `json:"token"`
 		User      *User           `json:"user"`
 		ExpiresAt json.RawMessage `json:"expiresAt"`
 	}
 	if _, _, err := c.call(ctx, "token", http.MethodGet, c.opts.TokenPath, nil, &raw); err != nil {
-		return fixtures.Secret{}, nil, err
+		return secret.Secret{}, nil, err
 	}
 	if raw.Token.IsZero() {
-		return fixtures.Secret{}, nil, errors.New("token: 2xx answer without a token")
+		return secret.Secret{}, nil, errors.New("token: 2xx answer without a token")
 	}
 	tr := &TokenResponse{Token: raw.Token, User: raw.User}
 	exp, err := parseFlexTime(raw.ExpiresAt)
 	if err != nil {
-		return fixtures.Secret{}, nil, fmt.Errorf("token: expiresAt: %w", err)
+		return secret.Secret{}, nil, fmt.Errorf("token: expiresAt: %w", err)
 	}
 	tr.ExpiresAt = exp
 	if tr.Header, err = jwtforge.DecodeHeader(raw.Token); err != nil {
-		return fixtures.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
+		return secret.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
 	}
 	if tr.Claims, err = jwtforge.DecodeClaims(raw.Token); err != nil {
-		return fixtures.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
+		return secret.Secret{}, nil, fmt.Errorf("token: not a JWT: %w", err)
 	}
 	return raw.Token, tr, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
@@ -198,7 +199,7 @@ func TestJWKS_VerifiesPluginTokens(t *testing.T) {
 	_, err = ks.Verify(forged.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)
 	// Nor an HS256 token (alg confusion).
-	hs, err := jwtforge.MintHS256(fixtures.NewSecret("k"), map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
+	hs, err := jwtforge.MintHS256(secret.New("k"), map[string]any{"sub": u.ID}, map[string]any{"kid": f.kid})
 	require.NoError(t, err)
 	_, err = ks.Verify(hs.Value(), betterauth.VerifyOptions{})
 	require.Error(t, err)
@@ -343,7 +344,7 @@ func TestDo_OddCases(t *testing.T) {
 	r, err = c.Do(ctx, http.MethodPost, c.AuthURL("/sign-in/email"), []byte(`{"email":"`+p.Email+`","password":"`+p.Password.Value()+`"}`))
 	require.NoError(t, err)
 	require.Equal(t, 200, r.Status)
-	var out struct{ Token fixtures.Secret }
+	var out struct{ Token secret.Secret }
 	require.NoError(t, r.JSON(&out))
 	require.False(t, out.Token.IsZero())
 	require.NotContains(t, r.String(), out.Token.Value(), "String redacts the body")

@@ -9,15 +9,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // Cookie is a cookie of the session with every attribute a browser needs to have it
 // injected (Playwright's BrowserContext.AddCookies takes exactly these). Value is a
-// [fixtures.Secret]: call Value.Value() to inject it.
+// [secret.Secret]: call Value.Value() to inject it.
 type Cookie struct {
 	Name  string
-	Value fixtures.Secret
+	Value secret.Secret
 	// Domain is the cookie's domain; for a host-only cookie (Better Auth sets no Domain)
 	// it is the base URL's host name and HostOnly is true.
 	Domain   string
@@ -110,7 +110,7 @@ func (j *recordingJar) cookiesFor(u *url.URL) []Cookie {
 				best, bestKey = &r, k
 			}
 		}
-		c := Cookie{Name: s.Name, Value: fixtures.NewSecret(s.Value), Domain: u.Hostname(), HostOnly: true, Path: "/"}
+		c := Cookie{Name: s.Name, Value: secret.New(s.Value), Domain: u.Hostname(), HostOnly: true, Path: "/"}
 		if best != nil {
 			c.Domain, c.HostOnly, c.Path = bestKey.domain, best.hostOnly, bestKey.path
 			c.HTTPOnly, c.Secure, c.Expires = best.c.HttpOnly, best.c.Secure, best.expires

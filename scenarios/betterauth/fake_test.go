@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // fakeAuth imitates Better Auth 1.7 (email + password, cookie session, jwt plugin) as its docs
@@ -25,7 +25,7 @@ import (
 // packages/core/src/error/codes.ts), plus the app's HS256 token route.
 type fakeAuth struct {
 	srv       *httptest.Server
-	secret    fixtures.Secret
+	secret    secret.Secret
 	authPath  string
 	tokenPath string
 	// tokenMode is "hs256" (the app's route) or "jwks" (the jwt plugin).
@@ -58,7 +58,7 @@ func newFakeAuth(mode string) *fakeAuth {
 		panic(err)
 	}
 	f := &fakeAuth{
-		secret:    fixtures.NewSecret("fake-better-auth-secret-0123456789abcdef"),
+		secret:    secret.New("fake-better-auth-secret-0123456789abcdef"),
 		authPath:  "/api/auth",
 		tokenPath: "/api/auth/token",
 		tokenMode: mode,

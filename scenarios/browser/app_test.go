@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -92,9 +92,9 @@ func TestPlaywrightCookies(t *testing.T) {
 	require.NoError(t, err)
 	exp := time.Unix(1_900_000_000, 0)
 	got := playwrightCookies(app, []betterauth.Cookie{
-		{Name: "better-auth.session_token", Value: fixtures.NewSecret("abc.def"), Domain: "localhost", HostOnly: true,
+		{Name: "better-auth.session_token", Value: secret.New("abc.def"), Domain: "localhost", HostOnly: true,
 			Path: "/", HTTPOnly: true, SameSite: "Lax", Expires: exp},
-		{Name: "s", Value: fixtures.NewSecret("v"), Domain: "example.test", Path: "/x"},
+		{Name: "s", Value: secret.New("v"), Domain: "example.test", Path: "/x"},
 	})
 	require.Len(t, got, 2)
 	assert.Equal(t, "abc.def", got[0].Value)
@@ -181,7 +181,7 @@ func TestNewApp_FormStepsReplaceTheFieldSelectorsAndAreChecked(t *testing.T) {
 }
 
 func TestFormValue_DerivesFirstAndLastNameAndLiterals(t *testing.T) {
-	pw := fixtures.NewSecret("pw-value")
+	pw := secret.New("pw-value")
 	assert.Equal(t, "Browser", formValue("first_name", "Browser Signup", "e@x", pw))
 	assert.Equal(t, "Signup", formValue("last_name", "Browser Signup", "e@x", pw))
 	assert.Equal(t, "Tester", formValue("last_name", "Mononym", "e@x", pw), "a one-word name still gets a last name")

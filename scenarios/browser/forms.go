@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/authflow-e2e/authflow/internal/secret"
 	playwright "github.com/mxschmitt/playwright-go"
-
-	"github.com/authflow-e2e/authflow/fixtures"
 )
 
 // Form describes a sign-up or login form that is not just name, email and password: the steps to
@@ -78,7 +77,7 @@ func validFormValue(v string) bool {
 }
 
 // formValue is the value named v for the persona (name, email, password).
-func formValue(v, name, email string, password fixtures.Secret) string {
+func formValue(v, name, email string, password secret.Secret) string {
 	if lit, ok := strings.CutPrefix(v, "text:"); ok {
 		return lit
 	}
@@ -102,7 +101,7 @@ func formValue(v, name, email string, password fixtures.Secret) string {
 }
 
 // fill runs the form's steps in s for the persona values; what names the form in errors.
-func (f Form) fill(s *Session, what, name, email string, password fixtures.Secret) error {
+func (f Form) fill(s *Session, what, name, email string, password secret.Secret) error {
 	for i, st := range f.Steps {
 		var err error
 		switch {

@@ -6,6 +6,7 @@ import (
 	playwright "github.com/mxschmitt/playwright-go"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // SignUpPage is the target's sign-up page (app.pages.signup, app.selectors.signup_*).
@@ -19,7 +20,7 @@ func (p SignUpPage) Open() error { return p.s.Goto(PageSignUp) }
 
 // Submit fills the form and clicks the submit button (the password is registered as a secret). A
 // target that describes its form (app.forms.signup) gets its steps, with values derived from these.
-func (p SignUpPage) Submit(name, email string, password fixtures.Secret) error {
+func (p SignUpPage) Submit(name, email string, password secret.Secret) error {
 	p.s.Secret(password.Value())
 	if f := p.s.App.cfg.SignUpForm; len(f.Steps) > 0 {
 		if err := f.fill(p.s, "sign-up", name, email, password); err != nil {
@@ -68,7 +69,7 @@ func (s *Session) LoginPage() LoginPage { return LoginPage{s} }
 func (p LoginPage) Open() error { return p.s.Goto(PageLogin) }
 
 // Submit fills the form and clicks the submit button (the password is registered as a secret).
-func (p LoginPage) Submit(email string, password fixtures.Secret) error {
+func (p LoginPage) Submit(email string, password secret.Secret) error {
 	p.s.Secret(password.Value())
 	if f := p.s.App.cfg.LoginForm; len(f.Steps) > 0 {
 		if err := f.fill(p.s, "login", "", email, password); err != nil {

@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/redact"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
 
@@ -63,7 +63,7 @@ func IsStreaming(requestType string) bool { return streamingTypes[requestType] }
 type TokenSource func(ctx context.Context) (string, error)
 
 // StaticToken returns a TokenSource that always yields tok.
-func StaticToken(tok fixtures.Secret) TokenSource {
+func StaticToken(tok secret.Secret) TokenSource {
 	return func(context.Context) (string, error) { return tok.Value(), nil }
 }
 

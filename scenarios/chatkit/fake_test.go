@@ -14,8 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
+	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
 // fakeChatKit imitates a ChatKit backend as the official SDK serves it (openai/chatkit-python,
@@ -24,7 +24,7 @@ import (
 // switchable misbehaviour (mode) for the failure paths.
 type fakeChatKit struct {
 	srv    *httptest.Server
-	secret fixtures.Secret
+	secret secret.Secret
 	// mode selects a misbehaviour of streaming answers:
 	//   cut-mid-event       abort the connection inside an event
 	//   cut-between-events  abort the connection after three whole events
@@ -51,7 +51,7 @@ type fThread struct {
 }
 
 func newFakeChatKit() *fakeChatKit {
-	f := &fakeChatKit{secret: fixtures.NewSecret("fake-chatkit-secret-0123456789abcdef"), threads: map[string]*fThread{}}
+	f := &fakeChatKit{secret: secret.New("fake-chatkit-secret-0123456789abcdef"), threads: map[string]*fThread{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
@@ -59,7 +59,7 @@ func newFakeChatKit() *fakeChatKit {
 func (f *fakeChatKit) Close()      { f.srv.Close() }
 func (f *fakeChatKit) URL() string { return f.srv.URL + "/chatkit" }
 
-func (f *fakeChatKit) token(sub string) fixtures.Secret {
+func (f *fakeChatKit) token(sub string) secret.Secret {
 	t, err := jwtforge.MintHS256(f.secret, jwtforge.AccessClaims(jwtforge.Subject{ID: sub, Email: sub + "@authflow.test", Name: sub}, time.Now()), nil)
 	if err != nil {
 		panic(err)

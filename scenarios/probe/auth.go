@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
@@ -120,7 +121,7 @@ func betterAuthLine(ctx context.Context, web, base string) Finding {
 // issuedToken is a token the app gave the probe user, and where.
 type issuedToken struct {
 	Path  string // the route, or "" for get-session's set-auth-jwt header
-	Token fixtures.Secret
+	Token secret.Secret
 	Info  TokenInfo
 }
 
@@ -143,7 +144,7 @@ func fetchToken(ctx context.Context, c *betterauth.Client, path string) (*issued
 	if err != nil {
 		return nil, r.Status, nil
 	}
-	return &issuedToken{Path: path, Token: fixtures.NewSecret(body.Token), Info: info}, 200, nil
+	return &issuedToken{Path: path, Token: secret.New(body.Token), Info: info}, 200, nil
 }
 
 // sessionJWT is the jwt plugin's set-auth-jwt header of get-session, nil without one.

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
@@ -94,7 +94,7 @@ func originOf(u string) string {
 // probeNotFound asks the ChatKit endpoint for the items of a thread that does not exist (an id of
 // the shape of one the server issued to the probe user, when there is one): 404 is app.not_found
 // "404"; anything else leaves the protocol default with what it answered.
-func probeNotFound(ctx context.Context, endpoint string, tok fixtures.Secret) Finding {
+func probeNotFound(ctx context.Context, endpoint string, tok secret.Secret) Finding {
 	c := &chatkit.Client{URL: endpoint, Token: chatkit.StaticToken(tok)}
 	like := ""
 	if page, err := c.ListThreads(ctx, 1, "", ""); err == nil && len(page.Data) > 0 {
