@@ -13,8 +13,8 @@ import (
 
 // TestBaseline_AKnownFailingFaultPassesAndAFixedOneMustBeRemoved proves a target's baseline on real
 // runs: with a fault whose failure the baseline lists, the run passes with the failure reported as
-// known; with the entry removed the same run fails; with the fault off and the entry kept it fails
-// with "remove it from the baseline".
+// known (that run goes through authflow test, which then exits 0); with the entry removed the same run fails;
+// with the fault off and the entry kept it fails with "remove it from the baseline".
 func TestBaseline_AKnownFailingFaultPassesAndAFixedOneMustBeRemoved(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two stacks")
@@ -42,8 +42,16 @@ func TestBaseline_AKnownFailingFaultPassesAndAFixedOneMustBeRemoved(t *testing.T
 
 	art := artifacts.Default().KillMatrix()
 	run := "^" + test + "$"
-	faulty := &child{Label: "baseline,fault=no-login-redirect,mode=hs256", Fault: "no-login-redirect", Mode: hs256, Run: run, Env: []string{"AUTHFLOW_TARGET=" + target}}
+	// the faulty run goes through authflow test, make e2e's way: it must exit 0, the failure known
+	faulty := &child{Label: "baseline,fault=no-login-redirect,mode=hs256", Fault: "no-login-redirect", Mode: hs256, Run: run,
+		CLI: &viaCLI{Bin: authflowBinary(t), Dir: dir, Target: filepath.Base(target)}}
 	faulty.run(t, art)
+	if faulty.ExitErr != nil {
+		t.Errorf("authflow test failed a run whose only failure the baseline lists: %v (see %s)", faulty.ExitErr, faulty.Dir)
+	}
+	if b, err := os.ReadFile(artifacts.Dir{Root: faulty.Dir}.Summary("")); err != nil || !strings.Contains(string(b), "Known failures (baseline ") {
+		t.Errorf("authflow test's summary does not report the known failure (%v):\n%s", err, b)
+	}
 	clean := &child{Label: "baseline,clean,mode=hs256", Mode: hs256, Run: run, Env: []string{"AUTHFLOW_TARGET=" + target}}
 	clean.run(t, art)
 	for _, c := range []*child{faulty, clean} {

@@ -93,11 +93,39 @@ func e2eBinary(t testing.TB) (bin, test2json string) {
 	return binPath, t2jPath
 }
 
-// TestMain removes the built binary at the end.
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
+
+// authflowBinary builds authflow from the checkout once per process (the installed kind is
+// TestAppRepo's).
+func authflowBinary(t testing.TB) string {
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "authflow-killmatrix-cli-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		cliPath = filepath.Join(dir, "authflow")
+		if out, err := exec.Command("go", "build", "-o", cliPath, filepath.Join(moduleRoot(t), "cmd", "authflow")).CombinedOutput(); err != nil {
+			cliErr = fmt.Errorf("build authflow: %w\n%s", err, out)
+		}
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
+
+// TestMain removes the built binaries at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	for _, p := range []string{binPath, cliPath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 	os.Exit(code)
 }

@@ -27,10 +27,7 @@ func TestInit_FindsWhatTheRealAppProfilesSay(t *testing.T) {
 		t.Skip("starts stacks")
 	}
 	root := moduleRoot(t)
-	bin := filepath.Join(t.TempDir(), "authflow")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "authflow")).CombinedOutput(); err != nil {
-		t.Fatalf("build authflow: %v\n%s", err, out)
-	}
+	bin := authflowBinary(t)
 	for _, profile := range []string{"reference-production", "reference-ba14"} {
 		t.Run(profile, func(t *testing.T) {
 			path := filepath.Join(root, "targets", profile+".yaml")
