@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // MinLen is the shortest value searched for: shorter values are too common to mean a leak (the
@@ -210,7 +211,15 @@ func (s *Scanner) File(path string) ([]Finding, error) {
 
 // Dir scans every regular file under root (a missing root holds nothing).
 func (s *Scanner) Dir(root string) ([]Finding, error) {
+	out, _, err := s.DirSince(root, time.Time{})
+	return out, err
+}
+
+// DirSince scans the regular files under root last modified at or after since (a missing root holds
+// nothing) and says how many it scanned: what one run wrote into a folder earlier runs wrote too.
+func (s *Scanner) DirSince(root string, since time.Time) ([]Finding, int, error) {
 	var out []Finding
+	files := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) && p == root {
@@ -221,11 +230,21 @@ func (s *Scanner) Dir(root string) ([]Finding, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
+		if !since.IsZero() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if info.ModTime().Before(since) {
+				return nil
+			}
+		}
+		files++
 		fs, err := s.File(p)
 		out = append(out, fs...)
 		return err
 	})
-	return out, err
+	return out, files, err
 }
 
 // Report formats findings for a test failure: at most max lines, grouped stably.

@@ -1,16 +1,13 @@
 package suite
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/report"
 	"github.com/authflow-e2e/authflow/internal/secret"
+	"github.com/authflow-e2e/authflow/internal/shard"
 )
 
 // Package is the e2e suite's package, relative to the module root.
@@ -136,21 +134,8 @@ func leakCheck(canary, root string, start time.Time) (string, bool) {
 		return fmt.Sprintf("**leak check failed**: %v", err), true
 	}
 	sc := leak.NewScanner(secrets)
-	var findings []leak.Finding
-	files := 0
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		// 2 s of slack: file times come from the kernel's coarse clock, a little behind time.Now
-		if info, err := d.Info(); err != nil || info.ModTime().Before(start.Add(-2*time.Second)) {
-			return err
-		}
-		files++
-		fs, err := sc.File(p)
-		findings = append(findings, fs...)
-		return err
-	})
+	// 2 s of slack: file times come from the kernel's coarse clock, a little behind time.Now
+	findings, files, err := sc.DirSince(root, start.Add(-2*time.Second))
 	switch {
 	case err != nil:
 		return fmt.Sprintf("**leak check failed**: %v", err), true
@@ -219,14 +204,7 @@ func List(ctx context.Context, src Source) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go test -list in %s: %v: %s", src.Dir, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	var names []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "Test") || strings.HasPrefix(l, "Example") {
-			names = append(names, l)
-		}
-	}
-	return names, sc.Err()
+	return shard.Listed(out), nil
 }
 
 // goVersion is the go directive of the module's go.mod, for the message when go is missing.
