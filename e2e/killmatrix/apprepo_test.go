@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,9 +57,6 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	root := moduleRoot(t)
 	art := artifacts.Default().KillMatrix()
 	notes := art.Child("app-repo").Root
-	if err := os.RemoveAll(notes); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(notes, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -109,36 +107,7 @@ func TestAppRepo_TheInstalledCLIIsGreenOnTheAppAndRedWithAFault(t *testing.T) {
 	up := exec.Command(bin, "up", "-mode", jwks, "-held-target", held)
 	up.Dir = repo
 	up.Env = append(appEnv(), proxy.Env(fallback)...)
-	stdout, err := up.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upLog, err := os.Create(filepath.Join(notes, "authflow-up.stderr.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer upLog.Close()
-	up.Stderr = upLog
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = up.Process.Signal(syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = up.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			_ = up.Process.Kill()
-		}
-	}
-	defer stop()
-	web := waitForHeldStack(t, stdout, held)
+	web, stop := holdStack(t, up, held, filepath.Join(notes, "authflow-up.stderr.txt"))
 
 	initOut := step("authflow init", repo, proxy.Env(fallback), bin, "init", "-url", web, "-o", "init.yaml")
 	if err := os.WriteFile(filepath.Join(notes, "authflow-init.txt"), []byte(initOut), 0o644); err != nil {
@@ -233,6 +202,46 @@ func appEnv() []string {
 	return slices.DeleteFunc(childEnv(), func(kv string) bool { return strings.HasPrefix(kv, paths.WorkdirEnv+"=") })
 }
 
+// holdStack starts up (an `authflow up ... -held-target held` command), its stderr into stderrLog,
+// and waits until it holds the stack; it returns the web URL and stop, which interrupts authflow up
+// and waits for its teardown (a minute at most, then it is killed). stop is idempotent and also runs
+// at the test's end.
+func holdStack(t *testing.T, up *exec.Cmd, held, stderrLog string) (web string, stop func()) {
+	t.Helper()
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(stderrLog), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(stderrLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Stderr = logFile
+	if err := up.Start(); err != nil {
+		logFile.Close()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = up.Process.Signal(syscall.SIGINT)
+			done := make(chan struct{})
+			go func() { _ = up.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				_ = up.Process.Kill()
+			}
+			logFile.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return waitForHeldStack(t, stdout, held), stop
+}
+
 // waitForHeldStack reads authflow up's output until it names the held target (which must be held)
 // and returns the web URL it printed; the rest of the output is drained unread (the QA user's
 // password is in it).
@@ -254,7 +263,7 @@ func waitForHeldStack(t *testing.T, stdout io.Reader, held string) string {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatal("authflow up ended before it held a stack (its stderr is in the app-repo artifacts)")
+				t.Fatal("authflow up ended before it held a stack (its stderr is in the artifacts)")
 			}
 			if m := webRE.FindStringSubmatch(l); m != nil {
 				web = m[1]

@@ -119,8 +119,19 @@ func authflowBinary(t testing.TB) string {
 	return cliPath
 }
 
-// TestMain removes the built binaries at the end.
+// TestMain empties the kill matrix's artifacts folder before the tests (each child, TestAppRepo and
+// TestInit write their own folders there, the kill table's rows point at them) and removes the
+// built binaries at the end.
 func TestMain(m *testing.M) {
+	art := artifacts.Default().KillMatrix().Root
+	err := os.RemoveAll(art)
+	if err == nil {
+		err = os.MkdirAll(art, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "killmatrix: %v\n", err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	for _, p := range []string{binPath, cliPath} {
 		if p != "" {

@@ -5,9 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
@@ -44,29 +42,15 @@ func TestInit_FindsWhatTheRealAppProfilesSay(t *testing.T) {
 
 			dir := t.TempDir()
 			held := filepath.Join(dir, "held.yaml")
+			notes := artifacts.Default().KillMatrix().Child("init," + profile).Root
 			up := exec.Command(bin, "up", "-target", path, "-mode", hs256, "-held-target", held)
 			up.Dir, up.Env = root, appEnv()
-			stdout, err := up.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, up.Start())
-			defer func() {
-				_ = up.Process.Signal(syscall.SIGINT)
-				done := make(chan struct{})
-				go func() { _ = up.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(60 * time.Second):
-					_ = up.Process.Kill()
-				}
-			}()
-			web := waitForHeldStack(t, stdout, held)
+			web, _ := holdStack(t, up, held, filepath.Join(notes, "authflow-up.stderr.txt"))
 
 			out := filepath.Join(dir, "init.yaml")
 			initCmd := exec.Command(bin, "init", "-url", web, "-o", out)
 			initCmd.Dir, initCmd.Env = dir, appEnv()
 			log, err := initCmd.CombinedOutput()
-			notes := artifacts.Default().KillMatrix().Child("init," + profile).Root
-			_ = os.MkdirAll(notes, 0o755)
 			_ = os.WriteFile(filepath.Join(notes, "authflow-init.txt"), log, 0o644)
 			require.NoError(t, err, "authflow init against %s:\n%s", profile, log)
 			b, err = os.ReadFile(out)
