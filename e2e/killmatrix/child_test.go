@@ -197,11 +197,10 @@ type child struct {
 	LeakError error
 }
 
-// run executes the child: test2json around the e2e binary in the e2e directory, with its own
-// artifacts directory and leak canary; then parses the events and scans everything it wrote for the
-// recorded secrets.
+// run executes the child: test2json around the e2e binary in the e2e directory, or authflow test in
+// the app repository (CLI), with its own artifacts directory and leak canary; then parses the events
+// and scans everything it wrote for the recorded secrets.
 func (c *child) run(t testing.TB, art artifacts.Dir) {
-	bin, t2j := e2eBinary(t)
 	c.Dir = art.Child(c.Label).Root
 	if err := os.RemoveAll(c.Dir); err != nil {
 		t.Fatal(err)
@@ -216,40 +215,41 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 	}
 	defer os.RemoveAll(canaryDir)
 	canary := filepath.Join(canaryDir, "secrets")
-
-	c.JSONFile = filepath.Join(c.Dir, "go-test.json")
-	if c.CLI != nil {
-		c.JSONFile = filepath.Join(c.Dir, "authflow-test.txt") // its console output; the events: below
-	}
-	jsonOut, err := os.Create(c.JSONFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jsonOut.Close()
-	var stderr bytes.Buffer
-
-	ctx, cancel := context.WithTimeout(context.Background(), childTimeout+30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, t2j, "-t", "-p", "e2e", bin,
-		"-test.v=test2json", "-test.run", c.Run, "-test.count=1", "-test.timeout", childTimeout.String())
-	cmd.Dir = filepath.Join(moduleRoot(t), "e2e")
-	if c.CLI != nil {
-		cmd = exec.CommandContext(ctx, c.CLI.Bin, "test", "-setup=false", "-target", c.CLI.Target, "-mode", c.Mode,
-			"-run", c.Run, "-artifacts", c.Dir, "-timeout", childTimeout.String())
-		cmd.Dir = c.CLI.Dir
-	}
 	own := append([]string{
 		"AUTHFLOW_FAULT=" + c.Fault,
 		"AUTHFLOW_TOKEN_MODE=" + c.Mode,
 		"AUTHFLOW_ARTIFACTS=" + c.Dir,
 		secret.CanaryEnv + "=" + canary,
 	}, c.Env...)
-	cmd.Env = childEnv(own...)
-	if c.CLI != nil {
+
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout+30*time.Second)
+	defer cancel()
+	var cmd *exec.Cmd
+	var stdoutPath string // what the command prints: the event stream itself, or authflow test's console
+	if c.CLI == nil {
+		bin, t2j := e2eBinary(t)
+		c.JSONFile = filepath.Join(c.Dir, "go-test.json")
+		stdoutPath = c.JSONFile
+		cmd = exec.CommandContext(ctx, t2j, "-t", "-p", "e2e", bin,
+			"-test.v=test2json", "-test.run", c.Run, "-test.count=1", "-test.timeout", childTimeout.String())
+		cmd.Dir = filepath.Join(moduleRoot(t), "e2e")
+		cmd.Env = childEnv(own...)
+	} else {
+		c.JSONFile = artifacts.Dir{Root: c.Dir}.JSON("e2e", c.Mode) // written by authflow test
+		stdoutPath = filepath.Join(c.Dir, "authflow-test.txt")
+		cmd = exec.CommandContext(ctx, c.CLI.Bin, "test", "-setup=false", "-target", c.CLI.Target, "-mode", c.Mode,
+			"-run", c.Run, "-artifacts", c.Dir, "-timeout", childTimeout.String())
+		cmd.Dir = c.CLI.Dir
 		// the app team's shell: relative paths are relative to the app repository, not to authflow
 		cmd.Env = append(appEnv(), own...)
 	}
-	cmd.Stdout = jsonOut
+	stdout, err := os.Create(stdoutPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
 	// On timeout, interrupt test2json and the e2e binary (its own process group): TestMain then tears
 	// the stack down; WaitDelay bounds that.
@@ -259,16 +259,13 @@ func (c *child) run(t testing.TB, art artifacts.Dir) {
 	start := time.Now()
 	c.ExitErr = cmd.Run()
 	c.Took = time.Since(start)
-	if err := jsonOut.Close(); err != nil {
+	if err := stdout.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if stderr.Len() > 0 {
 		if err := os.WriteFile(filepath.Join(c.Dir, "stderr.txt"), stderr.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if c.CLI != nil {
-		c.JSONFile = artifacts.Dir{Root: c.Dir}.JSON("e2e", c.Mode)
 	}
 	c.Result, err = report.ParseFile(c.JSONFile)
 	if err != nil {
