@@ -356,29 +356,24 @@ func (p *prober) pages(ctx context.Context, u fixtures.Persona) (tokenLike []str
 	var suPath, liPath string
 	var suForm, liForm Form
 	var seen []Link
-	p.step("login page", func() string {
-		cands := append(append([]Link{{Path: landing, Name: landingName(landing)}}, loginLinks...), pathLinks(LoginPaths)...)
-		var how string
-		liPath, liForm, how, seen = p.findAuthPage(ctx, a, "login", cands)
-		if liPath == "" {
-			r.Pages["login"] = todo("none of %s shows a login form", strings.Join(linkPaths(cands), ", "))
-			return "not found"
-		}
-		r.Pages["login"] = found(liPath, "%s", how)
-		return liPath
-	})
+	// authPage finds the page key ("login", "signup") among cands and records it in r.Pages.
+	authPage := func(key, what string, cands []Link) (path string, form Form, seen []Link) {
+		p.step(what+" page", func() string {
+			var how string
+			path, form, how, seen = p.findAuthPage(ctx, a, key, cands)
+			if path == "" {
+				r.Pages[key] = todo("none of %s shows a %s form", strings.Join(linkPaths(cands), ", "), what)
+				return "not found"
+			}
+			r.Pages[key] = found(path, "%s", how)
+			return path
+		})
+		return path, form, seen
+	}
+	liPath, liForm, seen = authPage("login", "login",
+		append(append([]Link{{Path: landing, Name: landingName(landing)}}, loginLinks...), pathLinks(LoginPaths)...))
 	more, _ := splitLinks(seen)
-	p.step("sign-up page", func() string {
-		cands := append(append(append([]Link{}, signupLinks...), more...), pathLinks(SignUpPaths)...)
-		var how string
-		suPath, suForm, how, _ = p.findAuthPage(ctx, a, "signup", cands)
-		if suPath == "" {
-			r.Pages["signup"] = todo("none of %s shows a sign-up form", strings.Join(linkPaths(cands), ", "))
-			return "not found"
-		}
-		r.Pages["signup"] = found(suPath, "%s", how)
-		return suPath
-	})
+	suPath, suForm, _ = authPage("signup", "sign-up", append(append(append([]Link{}, signupLinks...), more...), pathLinks(SignUpPaths)...))
 	if suPath != "" {
 		p.step("sign-up form", func() string {
 			np := fixtures.NewPersona("probe-form", "Probe Form")
