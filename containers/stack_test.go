@@ -196,7 +196,8 @@ func TestResolveImage_MissingImagesSayHowToBuildThem(t *testing.T) {
 }
 
 func TestSweep_RemovesLeftoversOfDeadRunsButNotKeptOnes(t *testing.T) {
-	t.Parallel()
+	// not parallel: every Start sweeps dead runs too, and another test's sweep of this test's dead
+	// run could still be removing it when this one counts
 	cli := dockerClient(t)
 	ctx := context.Background()
 	img, err := ResolveImage(ctx, cli, postgresImages)
@@ -247,7 +248,8 @@ func killChild() {
 }
 
 func TestReaper_ASIGKILLedRunLeavesNothingBehind(t *testing.T) {
-	t.Parallel()
+	// not parallel: every Start sweeps dead runs too, and another test's sweep of this test's dead
+	// run could still be removing it when this one counts
 	cli := dockerClient(t)
 	runID := NewRunID()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
