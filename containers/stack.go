@@ -149,16 +149,9 @@ func NewRunID() string {
 	return hex.EncodeToString(b)
 }
 
-// FreePort returns a port that is free on 127.0.0.1 right now. It is used to pick a service's host port
-// before the service starts, when the service must know its own public URL.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a port that is free on 127.0.0.1 and reserved for this process (reservePort). It is
+// used to pick a host port before the service starts, when the service must know its own public URL.
+func FreePort() (int, error) { return reservePort() }
 
 // PortFree reports whether port is free on 127.0.0.1; if not, the error says what holds it when that
 // can be found (a container of this or another run, or a process).

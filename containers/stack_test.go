@@ -291,3 +291,20 @@ func TestSweep_ARemovalAnotherCleanerHasIsNoError(t *testing.T) {
 	assert.False(t, takenCareOf(fmt.Errorf("daemon: %w", cerrdefs.ErrInternal)))
 	assert.False(t, takenCareOf(errors.New("connection refused")))
 }
+
+// FreePort picks below the kernel's ephemeral range (where the source ports of connections and
+// Docker's own host ports come from) and never hands out a port it holds already.
+func TestFreePort_BelowTheEphemeralRangeAndHeldOnce(t *testing.T) {
+	lo, hi := portRange()
+	require.NotZero(t, lo, "this machine's ephemeral range leaves room below it")
+	seen := map[int]bool{}
+	for range 50 {
+		p, err := FreePort()
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, p, lo)
+		assert.Less(t, p, hi, "below the ephemeral range")
+		assert.False(t, seen[p], "port %d handed out twice", p)
+		seen[p] = true
+		assert.NoError(t, PortFree(p), "a reserved port is still free to bind for the service")
+	}
+}
