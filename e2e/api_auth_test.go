@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
@@ -48,7 +48,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	c := ctx(t)
-	p := fixtures.NewPersona("signup", "Sign Up Person")
+	p := data.NewPersona("signup", "Sign Up Person")
 	u, err := apiAuthClient(t, nil, nil).SignUpAs(c, p)
 	require.NoError(t, err, "sign-up of a new address must answer 200\n%s", world.serviceLogs(10))
 	assert.Equal(t, p.Email, u.Email, "the answer names the address that signed up")
@@ -113,7 +113,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			other := apiAuthClient(t, nil, nil)
-			_, err := other.SignUp(c, "Impostor", tc.email, fixtures.NewPassword().Value())
+			_, err := other.SignUp(c, "Impostor", tc.email, data.NewPassword().Value())
 			he := apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists, "second sign-up of "+tc.email)
 			assert.NotEmpty(t, he.Message, "the refusal carries a readable message")
 			_, ok := apiSessionCookie(other)
@@ -142,7 +142,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	defer track(t)()
 	const racers = 4
 	c := ctx(t)
-	email := fixtures.Unique("race")
+	email := data.Unique("race")
 	errs := make([]error, racers)
 	clients := make([]*betterauth.Client, racers)
 	for i := range clients { // each racer is a browser of its own, with its own connections
@@ -153,7 +153,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, cl := range clients {
 		wg.Go(func() {
-			_, errs[i] = cl.SignUp(c, "Racer", email, fixtures.NewPassword().Value())
+			_, errs[i] = cl.SignUp(c, "Racer", email, data.NewPassword().Value())
 		})
 	}
 	wg.Wait()
@@ -184,13 +184,13 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name, password, code string
 	}{
-		{"case=too-short", fixtures.NewPassword().Value()[:apiMinPasswordLen-1], apiCodePasswordShort},
+		{"case=too-short", data.NewPassword().Value()[:apiMinPasswordLen-1], apiCodePasswordShort},
 		{"case=too-long", strings.Repeat("Aa1!", apiMaxPasswordLen/4) + "x", apiCodePasswordLong},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			defer track(t)()
-			email := fixtures.Unique("pwlen")
+			email := data.Unique("pwlen")
 			_, err := apiAuthClient(t, nil, nil).SignUp(ctx(t), "Password Length", email, tc.password)
 			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
 				fmt.Sprintf("sign-up with a password of %d characters", len(tc.password)))
@@ -213,11 +213,11 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 		body  func(email string) map[string]string
 		want  betterauth.Refusal
 	}{
-		{"case=missing-name", fixtures.Unique("noname"), func(e string) map[string]string {
-			return map[string]string{"email": e, "password": fixtures.NewPassword().Value()}
+		{"case=missing-name", data.Unique("noname"), func(e string) map[string]string {
+			return map[string]string{"email": e, "password": data.NewPassword().Value()}
 		}, v.MissingName},
-		{"case=malformed-address", "not-an-address-" + fixtures.ProcessRun().ID(), func(e string) map[string]string {
-			return map[string]string{"name": "Bad Address", "email": e, "password": fixtures.NewPassword().Value()}
+		{"case=malformed-address", "not-an-address-" + data.ProcessRun().ID(), func(e string) map[string]string {
+			return map[string]string{"name": "Bad Address", "email": e, "password": data.NewPassword().Value()}
 		}, v.MalformedEmail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,14 +287,14 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	attempt := func(t *testing.T, email string) *betterauth.Response {
 		cl := apiAuthClient(t, nil, nil)
 		resp, err := cl.Do(c, http.MethodPost, cl.AuthURL("/sign-in/email"),
-			map[string]string{"email": email, "password": fixtures.NewPassword().Value()})
+			map[string]string{"email": email, "password": data.NewPassword().Value()})
 		require.NoError(t, err)
 		_, ok := apiSessionCookie(cl)
 		assert.False(t, ok, "a failed sign-in must not set a session cookie")
 		return resp
 	}
 	wrong := attempt(t, a.Email)
-	unknown := attempt(t, fixtures.Stranger().Email)
+	unknown := attempt(t, data.Stranger().Email)
 
 	for _, tc := range []struct {
 		name string
@@ -535,13 +535,13 @@ func TestSignUp_AnAddressIsOneAccountWhateverItsLetterCase(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	c := ctx(t)
-	local, domain, _ := strings.Cut(fixtures.Unique("mixed-case"), "@")
+	local, domain, _ := strings.Cut(data.Unique("mixed-case"), "@")
 	mixed := strings.ToUpper(local[:1]) + local[1:] + "@" + strings.ToUpper(domain[:1]) + domain[1:]
-	pw := fixtures.NewPassword()
+	pw := data.NewPassword()
 	first, err := apiAuthClient(t, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
 	require.NoError(t, err, "sign-up of %s", mixed)
 	for _, variant := range []string{strings.ToLower(mixed), strings.ToUpper(mixed)} {
-		_, err := apiAuthClient(t, nil, nil).SignUp(c, "Other Case", variant, fixtures.NewPassword().Value())
+		_, err := apiAuthClient(t, nil, nil).SignUp(c, "Other Case", variant, data.NewPassword().Value())
 		apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists,
 			"sign-up of "+variant+" after "+mixed+": an address is one account whatever its letter case")
 	}

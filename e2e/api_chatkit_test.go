@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/targets"
@@ -28,8 +28,8 @@ const apiHistoryBudget = 2 * time.Second
 
 // apiMarker returns a text unique to this process and call, to find a message again.
 func apiMarker(prefix string) string {
-	e := fixtures.Unique(prefix)
-	return strings.TrimSuffix(e, "@"+fixtures.EmailDomain)
+	e := data.Unique(prefix)
+	return strings.TrimSuffix(e, "@"+data.EmailDomain)
 }
 
 // apiNewThread creates a thread with text and requires a complete reply.
@@ -59,7 +59,7 @@ func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a := world.Shared(t, fixtures.RoleUserA)
+	a := world.Shared(t, data.RoleUserA)
 	text := "Hello there, " + apiMarker("order")
 	s, streamErr := a.ChatKit.CreateThread(ctx(t), text)
 	require.NotNil(t, s, "no answer to threads.create: %v\n%s", streamErr, world.serviceLogs(10))
@@ -142,7 +142,7 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	c := ctx(t)
-	a := world.Shared(t, fixtures.RoleUserA)
+	a := world.Shared(t, data.RoleUserA)
 	first := "Remember this code word: " + apiMarker("context")
 	s1 := apiNewThread(t, a.ChatKit, first)
 	second := "What did I just tell you?"
@@ -199,7 +199,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
 	for range 5 {
-		created = append(created, apiNewThread(t, a.ChatKit, fixtures.MsgListTasks).ThreadID)
+		created = append(created, apiNewThread(t, a.ChatKit, data.MsgListTasks).ThreadID)
 	}
 	newestFirst := slices.Clone(created)
 	slices.Reverse(newestFirst)
@@ -249,7 +249,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a := world.Shared(t, fixtures.RoleUserA)
+	a := world.Shared(t, data.RoleUserA)
 	text := "Please remember " + apiMarker("get")
 	start := time.Now()
 	s := apiNewThread(t, a.ChatKit, text)
@@ -278,7 +278,7 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	c := ctx(t)
-	a := world.Shared(t, fixtures.RoleUserA)
+	a := world.Shared(t, data.RoleUserA)
 	m1, m2 := "first "+apiMarker("items"), "second "+apiMarker("items")
 	s1 := apiNewThread(t, a.ChatKit, m1)
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, m2)
@@ -360,8 +360,8 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	defer track(t)()
 	c := ctx(t)
 	a := world.NewActor(t, "delete")
-	keep := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to keep"))
-	gone := apiNewThread(t, a.ChatKit, fixtures.AddTask("a thread to delete"))
+	keep := apiNewThread(t, a.ChatKit, data.AddTask("a thread to keep"))
+	gone := apiNewThread(t, a.ChatKit, data.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
 
 	deleted := apiUnseen{what: "a deleted thread", leaks: []string{"a thread to delete"}}
@@ -406,7 +406,7 @@ func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 	sent := make([]string, turns)
 	for i := range sent {
 		// Task commands get short replies, so filling the thread is quick; the history is what counts.
-		sent[i] = fixtures.AddTask(fmt.Sprintf("history item %03d", i+1))
+		sent[i] = data.AddTask(fmt.Sprintf("history item %03d", i+1))
 	}
 	fill := time.Now()
 	th := apiNewThread(t, a.ChatKit, sent[0])
@@ -509,7 +509,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	c := ctx(t)
 	x, y := world.NewActor(t, "tasks-x"), world.NewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
-	apiNewThread(t, y.ChatKit, fixtures.AddTask(yTitle))
+	apiNewThread(t, y.ChatKit, data.AddTask(yTitle))
 	require.Equal(t, []string{yTitle}, world.Tasks(t, y.User.ID), "the other user's task row")
 
 	var thread string
@@ -531,14 +531,14 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	}
 
 	t.Run("case=add-task", func(t *testing.T) {
-		reply := say(t, fixtures.AddTask(alpha))
+		reply := say(t, data.AddTask(alpha))
 		assert.Contains(t, reply, alpha, "the assistant confirms the task")
 		assert.Equal(t, []string{alpha}, world.Tasks(t, x.User.ID), "one task row for the user")
-		say(t, fixtures.AddTask(beta))
+		say(t, data.AddTask(beta))
 		assert.Equal(t, []string{alpha, beta}, world.Tasks(t, x.User.ID), "a second task row, in order")
 	})
 	t.Run("case=list-tasks", func(t *testing.T) {
-		reply := say(t, fixtures.MsgListTasks)
+		reply := say(t, data.MsgListTasks)
 		assert.Contains(t, reply, alpha)
 		assert.Contains(t, reply, beta)
 		assert.NotContains(t, reply, yTitle, "the list must not show another user's task")
@@ -571,8 +571,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a := world.Shared(t, fixtures.RoleUserA)
-	b := world.Shared(t, fixtures.RoleUserB)
+	a := world.Shared(t, data.RoleUserA)
+	b := world.Shared(t, data.RoleUserB)
 	changed, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
 	require.NoError(t, err)
 	claims, err := jwtforge.DecodeClaims(a.Token)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
@@ -41,7 +41,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	c := ctx(t)
-	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
+	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
 	secret := apiMarker("a-private")
 	s := apiNewThread(t, a.ChatKit, "my private note "+secret)
 	title := "A's title " + apiMarker("a-title")
@@ -81,7 +81,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
+	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
 	foreign := apiNewThread(t, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
 	missing := apiMissingThreadID(foreign)
 	mask := func(body []byte, id string) string { return strings.ReplaceAll(string(body), id, "<thread id>") }
@@ -134,9 +134,9 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	c := ctx(t)
 	a, b := world.NewActor(t, "iso-tasks-a"), world.NewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
-	apiNewThread(t, a.ChatKit, fixtures.AddTask(aTitle))
+	apiNewThread(t, a.ChatKit, data.AddTask(aTitle))
 	require.Equal(t, []string{aTitle}, world.Tasks(t, a.User.ID))
-	bThread := apiNewThread(t, b.ChatKit, fixtures.MsgListTasks)
+	bThread := apiNewThread(t, b.ChatKit, data.MsgListTasks)
 
 	t.Run("case=list-tasks", func(t *testing.T) {
 		assert.NotContains(t, bThread.Text, aTitle, "user B's task list shows user A's task")
@@ -152,7 +152,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 		}
 	})
 	t.Run("case=add-task", func(t *testing.T) {
-		_, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, fixtures.AddTask(bTitle))
+		_, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, data.AddTask(bTitle))
 		require.NoError(t, err)
 		assert.Equal(t, []string{bTitle}, world.Tasks(t, b.User.ID), "user B's task is B's")
 		assert.Equal(t, []string{aTitle}, world.Tasks(t, a.User.ID), "user A's tasks did not change")
@@ -164,7 +164,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a, b := world.Shared(t, fixtures.RoleUserA), world.Shared(t, fixtures.RoleUserB)
+	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
 	id := apiNewThread(t, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := jwtforge.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
 	require.NoError(t, err)

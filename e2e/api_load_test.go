@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
 
@@ -40,7 +40,7 @@ type apiLoadStep struct {
 
 // apiLoadVU is what one virtual user did.
 type apiLoadVU struct {
-	persona             fixtures.Persona
+	persona             data.Persona
 	userID              string
 	signUp, token, chat apiLoadStep
 	reply               string
@@ -80,7 +80,7 @@ func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	ck.Header = world.ClientAddrHeader(v.persona.ClientAddr)
 	ck.HTTPClient = &http.Client{Transport: tr, Timeout: apiLoadBudget}
 	t0 = time.Now()
-	s, err := ck.CreateThread(c, fixtures.MsgGreeting)
+	s, err := ck.CreateThread(c, data.MsgGreeting)
 	v.chat = apiLoadStep{time.Since(t0), err}
 	if err == nil && !s.AssistantDone {
 		v.chat.err = fmt.Errorf("the stream ended without the assistant's reply (events %v)", s.Types())
@@ -137,7 +137,7 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	defer cancel()
 	vus := make([]*apiLoadVU, apiLoadUsers)
 	for i := range vus {
-		vus[i] = &apiLoadVU{persona: fixtures.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
+		vus[i] = &apiLoadVU{persona: data.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
 	}
 	if h := world.T.App.ClientIPHeader; h != "" {
 		t.Logf("%d virtual users at once; each sends its own client address in %s (%s ... %s) on every auth request, "+

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -47,7 +47,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
-	a := world.Shared(t, fixtures.RoleUserA)
+	a := world.Shared(t, data.RoleUserA)
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
 	for _, tc := range []struct{ name, cookie string }{

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 	"github.com/authflow-e2e/authflow/targets"
 )
@@ -70,7 +70,7 @@ func browserToChat(t *testing.T, s *browser.Session, landing string) {
 func chatTurn(t *testing.T, s *browser.Session, chat browser.ChatPage, title string) {
 	t.Helper()
 	if world.T.App.Has(targets.FeatureTasks) {
-		sendAndWaitReply(t, s, chat, fixtures.AddTask(title), title)
+		sendAndWaitReply(t, s, chat, data.AddTask(title), title)
 		return
 	}
 	before, err := chat.AssistantMessages().Count()
@@ -116,7 +116,7 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 	t.Parallel()
 	defer track(t)()
 	s := world.BrowserSession(t, "")
-	u := fixtures.NewPersona("browser-signup", "Browser Signup")
+	u := data.NewPersona("browser-signup", "Browser Signup")
 
 	page := s.SignUpPage()
 	require.NoError(t, page.SignUp(u))
@@ -171,7 +171,7 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	login := s.LoginPage()
 
 	require.NoError(t, login.Open())
-	require.NoError(t, login.Submit(a.Email, fixtures.NewPassword()))
+	require.NoError(t, login.Submit(a.Email, data.NewPassword()))
 	require.NoError(t, s.Expect.Locator(login.Error()).ToBeVisible(), "an error message shows")
 	require.NoError(t, s.Expect.Locator(login.Error()).Not().ToHaveText(""), "the error says something")
 	signIn, ok := s.Net.WaitFor(func(r browser.Request) bool {
@@ -194,7 +194,7 @@ func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	signUp := s.SignUpPage()
 
 	require.NoError(t, signUp.Open())
-	require.NoError(t, signUp.Submit("Someone Else", a.Email, fixtures.NewPassword()))
+	require.NoError(t, signUp.Submit("Someone Else", a.Email, data.NewPassword()))
 	require.NoError(t, s.Expect.Locator(signUp.Error()).ToBeVisible(), "an error message shows")
 	require.NoError(t, s.Expect.Locator(signUp.Error()).Not().ToHaveText(""), "the error says something")
 	res, ok := s.Net.WaitFor(func(r browser.Request) bool {
@@ -248,7 +248,7 @@ func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
 	s, a := world.SignedInBrowserSession(t, "browser-task", "")
 	chat := openChat(t, s)
 
-	sendAndWaitReply(t, s, chat, fixtures.MsgAddTask, "buy milk")
+	sendAndWaitReply(t, s, chat, data.MsgAddTask, "buy milk")
 	assert.Equal(t, []string{"buy milk"}, world.Tasks(t, a.User.ID), "the task belongs to the signed-in user")
 }
 
@@ -263,9 +263,9 @@ func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 	s.WaitIdle(isChatKit, browserSettle)
 	mark := lastSeq(s)
 
-	msg := fixtures.MsgGreeting
+	msg := data.MsgGreeting
 	if world.T.App.Has(targets.FeatureTasks) {
-		msg = fixtures.MsgAddTask
+		msg = data.MsgAddTask
 	}
 	require.NoError(t, chat.Send(msg))
 	_, sent := s.Net.WaitFor(func(r browser.Request) bool { return isChatKit(r) && r.Seq > mark }, browserSettle)

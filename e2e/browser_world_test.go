@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 	"github.com/authflow-e2e/authflow/targets"
@@ -108,7 +108,7 @@ func (w *World) launchBrowser() (*browser.Browser, *browser.App, error) {
 func (w *World) BrowserSession(t *testing.T, name string) *browser.Session {
 	t.Helper()
 	needs(t, targets.FeatureBrowser)
-	return w.browserSessionAs(t, name, fixtures.NewClientAddr())
+	return w.browserSessionAs(t, name, data.NewClientAddr())
 }
 
 // browserSessionAs is BrowserSession for a context whose requests to the web app carry addr as the

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/targets"
 )
 
@@ -30,9 +30,9 @@ func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, sessions, "a session row after the automatic sign-in of sign-up")
 
-	msg := fixtures.MsgGreeting
+	msg := data.MsgGreeting
 	if world.T.App.Has(targets.FeatureTasks) {
-		msg = fixtures.AddTask("buy milk")
+		msg = data.AddTask("buy milk")
 	}
 	s, err := a.ChatKit.CreateThread(c, msg)
 	require.NoError(t, err, "threads.create with the user's token\n%s", world.serviceLogs(10))

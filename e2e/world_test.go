@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
@@ -63,7 +63,7 @@ type World struct {
 
 // Actor is a persona with a signed-in session, its token and a ChatKit client that sends it.
 type Actor struct {
-	fixtures.Persona
+	data.Persona
 	Auth    *betterauth.Client
 	User    *betterauth.User
 	Token   secret.Secret
@@ -124,7 +124,7 @@ func (w *World) AuthClient(t *testing.T) *betterauth.Client {
 
 // AuthOptions are the Better Auth client options for the target (URL, paths, requestTimeout) and a
 // client address of its own (app.client_ip_header), for tests that add headers or a transport.
-func (w *World) AuthOptions() betterauth.Options { return w.AuthOptionsAs(fixtures.NewClientAddr()) }
+func (w *World) AuthOptions() betterauth.Options { return w.AuthOptionsAs(data.NewClientAddr()) }
 
 // AuthOptionsAs are AuthOptions for a client that sends addr as its client address (a persona's).
 func (w *World) AuthOptionsAs(addr string) betterauth.Options {
@@ -184,7 +184,7 @@ func (w *World) ChatKitClient(c chatkit.Client) *chatkit.Client {
 // state (sign-out, task lists) or need a user of their own.
 func (w *World) NewActor(t *testing.T, role string) *Actor {
 	t.Helper()
-	p := fixtures.NewPersona(role, strings.ToUpper(role[:1])+role[1:])
+	p := data.NewPersona(role, strings.ToUpper(role[:1])+role[1:])
 	a, err := w.signUp(ctx(t), t, p)
 	require.NoError(t, err, "sign up %s\n%s", p, w.serviceLogs(10))
 	return a
@@ -199,12 +199,12 @@ func (w *World) Shared(t *testing.T, role string) *Actor {
 	if a, ok := w.personas[role]; ok {
 		return a
 	}
-	var p fixtures.Persona
+	var p data.Persona
 	switch role {
-	case fixtures.RoleUserA:
-		p = fixtures.UserA()
-	case fixtures.RoleUserB:
-		p = fixtures.UserB()
+	case data.RoleUserA:
+		p = data.UserA()
+	case data.RoleUserB:
+		p = data.UserB()
 	default:
 		t.Fatalf("no shared persona %q", role)
 	}
@@ -214,7 +214,7 @@ func (w *World) Shared(t *testing.T, role string) *Actor {
 	return a
 }
 
-func (w *World) signUp(ctx context.Context, t *testing.T, p fixtures.Persona) (*Actor, error) {
+func (w *World) signUp(ctx context.Context, t *testing.T, p data.Persona) (*Actor, error) {
 	c, err := betterauth.New(w.AuthOptionsAs(p.ClientAddr))
 	require.NoError(t, err)
 	u, err := c.SignUpAs(ctx, p)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/paths"
 	"github.com/authflow-e2e/authflow/internal/redact"
@@ -59,7 +59,7 @@ func cmdUp(args []string) int {
 	}()
 
 	r := env.Rendered
-	p := fixtures.NewPersona("qa", "QA User")
+	p := data.NewPersona("qa", "QA User")
 	auth, err := betterauth.New(betterauth.Options{BaseURL: r.App.WebURL, AuthPath: r.App.AuthBasePath, TokenPath: r.App.TokenPath})
 	if err == nil {
 		sctx, scancel := context.WithTimeout(ctx, containers.Scaled(30*time.Second))

@@ -22,7 +22,7 @@ import (
 )
 
 // MinLen is the shortest value searched for: shorter values are too common to mean a leak (the
-// fixtures package does not record them either).
+// secret package does not record them either).
 const MinLen = 8
 
 // Finding is one occurrence of a recorded secret.

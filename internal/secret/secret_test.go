@@ -18,7 +18,7 @@ func TestSecret_NeverPrintsItsValue(t *testing.T) {
 	type persona struct {
 		Name, Email string
 		Password    Secret
-	} // a struct holding a Secret, as fixtures.Persona does
+	} // a struct holding a Secret, as data.Persona does
 	p := persona{Name: "A", Email: "a@authflow.test", Password: s}
 	type wrapper struct {
 		P   persona

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
@@ -37,5 +37,5 @@ func (hs256) CheckAlg(_ context.Context, _ Env, alg string) error {
 }
 
 func (hs256) Untrusted(_ *jwtforge.Forge, _ string) (jwtforge.SigningKey, error) {
-	return jwtforge.HMACKey(jwtforge.AlgHS256, []byte("not-the-shared-secret-"+fixtures.ProcessRun().ID()), "a random secret")
+	return jwtforge.HMACKey(jwtforge.AlgHS256, []byte("not-the-shared-secret-"+data.ProcessRun().ID()), "a random secret")
 }

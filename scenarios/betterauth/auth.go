@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
 )
@@ -60,12 +60,12 @@ func (c *Client) SignIn(ctx context.Context, email, password string) (*User, err
 }
 
 // SignUpAs signs persona p up.
-func (c *Client) SignUpAs(ctx context.Context, p fixtures.Persona) (*User, error) {
+func (c *Client) SignUpAs(ctx context.Context, p data.Persona) (*User, error) {
 	return c.SignUp(ctx, p.Name, p.Email, p.Password.Value())
 }
 
 // SignInAs signs persona p in.
-func (c *Client) SignInAs(ctx context.Context, p fixtures.Persona) (*User, error) {
+func (c *Client) SignInAs(ctx context.Context, p data.Persona) (*User, error) {
 	return c.SignIn(ctx, p.Email, p.Password.Value())
 }
 

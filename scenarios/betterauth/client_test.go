@@ -13,7 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -31,11 +31,11 @@ func newClient(t *testing.T, f *fakeAuth, mod ...func(*betterauth.Options)) *bet
 	return c
 }
 
-func setup(t *testing.T, mode string) (*fakeAuth, *betterauth.Client, fixtures.Persona) {
+func setup(t *testing.T, mode string) (*fakeAuth, *betterauth.Client, data.Persona) {
 	t.Helper()
 	f := newFakeAuth(mode)
 	t.Cleanup(f.Close)
-	return f, newClient(t, f), fixtures.UserA()
+	return f, newClient(t, f), data.UserA()
 }
 
 func TestSignUp_ReturnsUserAndStartsASession(t *testing.T) {
@@ -81,7 +81,7 @@ func TestSignUp_ErrorsCarryBetterAuthCodes(t *testing.T) {
 		code                  string
 	}{
 		{"existing email", p.Email, p.Password.Value(), 422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"},
-		{"short password", fixtures.Unique("short"), "short", 400, "PASSWORD_TOO_SHORT"},
+		{"short password", data.Unique("short"), "short", 400, "PASSWORD_TOO_SHORT"},
 		{"bad email", "not-an-email", p.Password.Value(), 400, "VALIDATION_ERROR"},
 	}
 	for _, tc := range cases {
@@ -111,7 +111,7 @@ func TestSignIn_WrongPasswordIsA401WithCode(t *testing.T) {
 		`sign-in: POST `+f.URL()+`/api/auth/sign-in/email -> 401: {"message":"Invalid email or password","code":"INVALID_EMAIL_OR_PASSWORD"}`,
 		err.Error())
 
-	_, err = c.NewSession().SignInAs(ctx, fixtures.Stranger())
+	_, err = c.NewSession().SignInAs(ctx, data.Stranger())
 	require.Equal(t, "INVALID_EMAIL_OR_PASSWORD", httperr.CodeOf(err))
 
 	u, err := c.NewSession().SignInAs(ctx, p)
@@ -295,7 +295,7 @@ func TestRateLimit_IsItsOwnErrorKind(t *testing.T) {
 	c := newClient(t, f, func(o *betterauth.Options) {
 		o.Header = http.Header{"X-Forwarded-For": {"10.0.0.1"}}
 	})
-	p := fixtures.UserA()
+	p := data.UserA()
 	_, err := c.SignUpAs(ctx, p)
 	require.NoError(t, err)
 	_, err = c.SignInAs(ctx, p)
@@ -356,7 +356,7 @@ func TestOptions_CustomPaths(t *testing.T) {
 	defer f.Close()
 	f.authPath, f.tokenPath = "/auth", "/api/app/token"
 	c := newClient(t, f, func(o *betterauth.Options) { o.AuthPath = "/auth/"; o.TokenPath = "/api/app/token" })
-	_, err := c.SignUpAs(ctx, fixtures.UserA())
+	_, err := c.SignUpAs(ctx, data.UserA())
 	require.NoError(t, err)
 	_, _, err = c.Token(ctx)
 	require.NoError(t, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 )
 
 // These tests drive the real browser against a tiny in-process app; they skip when the driver or the
@@ -172,7 +172,7 @@ func TestSession_WatchTextSurvivesNavigation(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.WatchText("Invalid email or password"))
 	require.NoError(t, s.WatchText("never there"))
-	u := fixtures.NewPersona("w", "W")
+	u := data.NewPersona("w", "W")
 	require.NoError(t, s.LoginPage().LogIn(u))
 	require.NoError(t, s.Expect.Locator(s.LoginPage().Error()).ToHaveText("Invalid email or password"))
 	require.NoError(t, s.Goto(PageChat))
@@ -188,7 +188,7 @@ func TestSession_FailureArtifactsAreRedacted(t *testing.T) {
 		return map[string]string{"service-logs.txt": "web: Authorization: Bearer " + fakeJWT}
 	}})
 	require.NoError(t, err)
-	u := fixtures.NewPersona("a", "A")
+	u := data.NewPersona("a", "A")
 	require.NoError(t, s.LoginPage().LogIn(u))
 	require.NoError(t, s.Expect.Locator(s.LoginPage().Error()).ToBeVisible())
 	require.NoError(t, s.Goto(PageChat))

@@ -5,7 +5,7 @@ import (
 
 	playwright "github.com/mxschmitt/playwright-go"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/secret"
 )
 
@@ -46,7 +46,7 @@ func (p SignUpPage) Submit(name, email string, password secret.Secret) error {
 }
 
 // SignUp opens the page and submits the persona.
-func (p SignUpPage) SignUp(u fixtures.Persona) error {
+func (p SignUpPage) SignUp(u data.Persona) error {
 	if err := p.Open(); err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (p LoginPage) Submit(email string, password secret.Secret) error {
 }
 
 // LogIn opens the page and submits the persona's email and password.
-func (p LoginPage) LogIn(u fixtures.Persona) error {
+func (p LoginPage) LogIn(u data.Persona) error {
 	if err := p.Open(); err != nil {
 		return err
 	}

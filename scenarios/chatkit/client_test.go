@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
@@ -34,7 +34,7 @@ func TestCreateThread_ReadsTheWholeReply(t *testing.T) {
 	ctx := context.Background()
 	f, c := setup(t)
 
-	s, err := c.CreateThread(ctx, fixtures.MsgAddTask)
+	s, err := c.CreateThread(ctx, data.MsgAddTask)
 	require.NoError(t, err)
 	require.Equal(t, 200, s.Status)
 	require.Equal(t, wantCreateOrder, s.Types())
@@ -43,7 +43,7 @@ func TestCreateThread_ReadsTheWholeReply(t *testing.T) {
 	require.True(t, strings.HasPrefix(s.ThreadID, "thr_"))
 	require.Len(t, s.Items, 2)
 	require.Equal(t, chatkit.ItemUserMessage, s.Items[0].Type)
-	require.Equal(t, fixtures.MsgAddTask, s.Items[0].Text())
+	require.Equal(t, data.MsgAddTask, s.Items[0].Text())
 	var deltas []string
 	for _, e := range s.Events {
 		if e.UpdateType == chatkit.UpdateTextDelta {
@@ -55,7 +55,7 @@ func TestCreateThread_ReadsTheWholeReply(t *testing.T) {
 	require.True(t, s.Events[2].AllowCancel)
 	require.Equal(t, s.ThreadID, s.Events[0].Thread.ID)
 	require.False(t, s.Events[0].Thread.CreatedAt.IsZero(), "naive SDK timestamps parse")
-	require.Equal(t, fixtures.MsgAddTask, s.Events[len(s.Events)-1].Thread.Title)
+	require.Equal(t, data.MsgAddTask, s.Events[len(s.Events)-1].Thread.Title)
 
 	tm := s.Timing
 	require.Positive(t, tm.Headers)
@@ -73,10 +73,10 @@ func TestCreateThread_ReadsTheWholeReply(t *testing.T) {
 func TestAddUserMessage_ContinuesTheThread(t *testing.T) {
 	ctx := context.Background()
 	_, c := setup(t)
-	s, err := c.CreateThread(ctx, fixtures.MsgGreeting)
+	s, err := c.CreateThread(ctx, data.MsgGreeting)
 	require.NoError(t, err)
 
-	for _, m := range fixtures.Corpus() {
+	for _, m := range data.Corpus() {
 		t.Run("case="+m.Name, func(t *testing.T) {
 			s2, err := c.AddUserMessage(ctx, s.ThreadID, m.Text)
 			require.NoError(t, err)
@@ -89,7 +89,7 @@ func TestAddUserMessage_ContinuesTheThread(t *testing.T) {
 	th, err := c.GetThread(ctx, s.ThreadID)
 	require.NoError(t, err)
 	require.Len(t, th.Items.Data, 12)
-	require.Equal(t, fixtures.MsgGreeting, th.Items.Data[0].Text())
+	require.Equal(t, data.MsgGreeting, th.Items.Data[0].Text())
 	require.Equal(t, "active", th.Status.Type)
 }
 
@@ -139,7 +139,7 @@ func TestScoping_AnotherUsersThreadLooksMissing(t *testing.T) {
 	ctx := context.Background()
 	f, a := setup(t)
 	b := &chatkit.Client{URL: f.URL(), Token: chatkit.StaticToken(f.token("user_b"))}
-	s, err := a.CreateThread(ctx, fixtures.MsgAddTask)
+	s, err := a.CreateThread(ctx, data.MsgAddTask)
 	require.NoError(t, err)
 
 	_, err = b.GetThread(ctx, s.ThreadID)
@@ -210,7 +210,7 @@ func TestStream_CutMidBodyIsAnError(t *testing.T) {
 		t.Run("mode="+mode, func(t *testing.T) {
 			f, c := setup(t)
 			f.mode = mode
-			s, err := c.CreateThread(context.Background(), fixtures.MsgGreeting)
+			s, err := c.CreateThread(context.Background(), data.MsgGreeting)
 			require.Error(t, err)
 			require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 			require.NotNil(t, s, "the partial stream is returned")
@@ -275,10 +275,10 @@ func TestStream_WrongContentTypeIsAnError(t *testing.T) {
 func TestStream_GeneralSSEFraming(t *testing.T) {
 	f, c := setup(t)
 	f.mode = "fancy-framing"
-	s, err := c.CreateThread(context.Background(), fixtures.MsgUnicode)
+	s, err := c.CreateThread(context.Background(), data.MsgUnicode)
 	require.NoError(t, err)
 	require.Equal(t, wantCreateOrder, s.Types())
-	require.Equal(t, "You said: "+fixtures.MsgUnicode, s.Text)
+	require.Equal(t, "You said: "+data.MsgUnicode, s.Text)
 }
 
 func TestStream_OnEventCanStopTheStream(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
@@ -29,7 +29,7 @@ var jwksPaths = []string{"/.well-known/jwks.json", "/api/.well-known/jwks.json"}
 func newClient(web, base string) (*betterauth.Client, error) {
 	return betterauth.New(betterauth.Options{
 		BaseURL: web, AuthPath: base, TokenPath: base + "/token",
-		ClientAddrHeader: "X-Forwarded-For", ClientAddr: fixtures.NewClientAddr(),
+		ClientAddrHeader: "X-Forwarded-For", ClientAddr: data.NewClientAddr(),
 		UserAgent: "authflow-init",
 	})
 }
@@ -64,7 +64,7 @@ func findBasePath(ctx context.Context, web string, extra []string) (Finding, err
 
 // probeUser is the throwaway user the probe signs up, and its signed-in API client.
 type probeUser struct {
-	persona fixtures.Persona
+	persona data.Persona
 	client  *betterauth.Client
 }
 
@@ -75,7 +75,7 @@ func signUp(ctx context.Context, web, base string) (*probeUser, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	p := fixtures.NewPersona("probe", "Probe User")
+	p := data.NewPersona("probe", "Probe User")
 	if _, err := c.SignUpAs(ctx, p); err != nil {
 		return nil, "", fmt.Errorf("POST %s/sign-up/email: %w", base, err)
 	}

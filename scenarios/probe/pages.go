@@ -12,7 +12,7 @@ import (
 
 	playwright "github.com/mxschmitt/playwright-go"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 )
 
@@ -226,7 +226,7 @@ var stepValue = map[string]string{
 
 // signUpForm turns the sign-up form into selectors (a plain form) or steps, and fills and submits it
 // as persona np to see where a new account lands.
-func (p *prober) signUpForm(t *tab, path string, f Form, np fixtures.Persona) {
+func (p *prober) signUpForm(t *tab, path string, f Form, np data.Persona) {
 	r := p.res
 	fill := map[string]string{} // selector -> persona value name
 	var order []string
@@ -313,7 +313,7 @@ func (p *prober) signUpForm(t *tab, path string, f Form, np fixtures.Persona) {
 	p.logf("  signed %s up through the form; it landed on %s", np.Email, landed)
 }
 
-func personaValue(p fixtures.Persona, v string) string {
+func personaValue(p data.Persona, v string) string {
 	first, last, _ := strings.Cut(p.Name, " ")
 	switch v {
 	case "name":
@@ -332,7 +332,7 @@ func personaValue(p fixtures.Persona, v string) string {
 
 // loginForm resolves the login form's selectors, submits a wrong password to find the error box,
 // then signs the probe user in; it returns the path it landed on ("" when sign-in failed).
-func (p *prober) loginForm(t *tab, path string, f Form, u fixtures.Persona) string {
+func (p *prober) loginForm(t *tab, path string, f Form, u data.Persona) string {
 	r := p.res
 	var email, password string
 	for _, x := range f.Fields {

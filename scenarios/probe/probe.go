@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authflow-e2e/authflow/fixtures"
+	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 )
 
@@ -315,7 +315,7 @@ func (p *prober) readyPath(ctx context.Context, origin string) Finding {
 
 // pages probes the sign-up, login and chat pages in the browser as persona u (the API-made user)
 // and a second throwaway user, and returns the token-like paths the chat page fetched.
-func (p *prober) pages(ctx context.Context, u fixtures.Persona) (tokenLike []string) {
+func (p *prober) pages(ctx context.Context, u data.Persona) (tokenLike []string) {
 	r := p.res
 	var err error
 	p.step("browser", func() string {
@@ -376,7 +376,7 @@ func (p *prober) pages(ctx context.Context, u fixtures.Persona) (tokenLike []str
 	suPath, suForm, _ = authPage("signup", "sign-up", append(append(append([]Link{}, signupLinks...), more...), pathLinks(SignUpPaths)...))
 	if suPath != "" {
 		p.step("sign-up form", func() string {
-			np := fixtures.NewPersona("probe-form", "Probe Form")
+			np := data.NewPersona("probe-form", "Probe Form")
 			p.secrets = append(p.secrets, np.Password.Value())
 			if err := p.open(a, suPath); err != nil {
 				return err.Error()
