@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -35,9 +36,10 @@ const (
 )
 
 // apiRequireNoUserRow fails when a user row exists for email.
-func apiRequireNoUserRow(t *testing.T, email, why string) {
+func apiRequireNoUserRow(h *fixtures.T, email, why string) {
+	t := h.T
 	t.Helper()
-	n, err := world.DB.CountUsersByEmail(ctx(t), email)
+	n, err := h.DB.CountUsersByEmail(h.Ctx, email)
 	require.NoError(t, err)
 	require.Zero(t, n, "%s: a refused sign-up must not leave a user row for %s", why, email)
 }
@@ -45,34 +47,33 @@ func apiRequireNoUserRow(t *testing.T, email, why string) {
 // TestSignUp_CreatesTheUserAndACredentialAccount checks the rows a sign-up must leave: one "user"
 // row with what was sent and one "account" row of provider "credential" holding a scrypt hash.
 func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
+	h := fixtures.Test(t)
+	c := h.Ctx
 	p := data.NewPersona("signup", "Sign Up Person")
-	u, err := apiAuthClient(t, nil, nil).SignUpAs(c, p)
-	require.NoError(t, err, "sign-up of a new address must answer 200\n%s", world.serviceLogs(10))
+	u, err := apiAuthClient(h, nil, nil).SignUpAs(c, p)
+	require.NoError(t, err, "sign-up of a new address must answer 200\n%s", h.ServiceLogs(10))
 	assert.Equal(t, p.Email, u.Email, "the answer names the address that signed up")
 	assert.Equal(t, p.Name, u.Name, "the answer names the user")
 
 	t.Run("case=user-row", func(t *testing.T) {
-		row, err := world.DB.UserByEmail(c, p.Email)
+		row, err := h.DB.UserByEmail(c, p.Email)
 		require.NoError(t, err, "the user row after a 200 sign-up")
 		assert.Equal(t, u.ID, row.ID, "the row's id is the id the answer gave")
 		assert.Equal(t, p.Name, row.Name, "the row holds the name sent")
 		assert.False(t, row.EmailVerified, "no e-mail was verified")
-		n, err := world.DB.CountUsersByEmail(c, p.Email)
+		n, err := h.DB.CountUsersByEmail(c, p.Email)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "exactly one user row for the address")
 	})
 	t.Run("case=credential-account-row", func(t *testing.T) {
-		accts, err := world.DB.AccountsForUser(c, u.ID)
+		accts, err := h.DB.AccountsForUser(c, u.ID)
 		require.NoError(t, err)
 		require.Len(t, accts, 1, "one account row for an e-mail/password user")
 		assert.Equal(t, "credential", accts[0].ProviderID, "the account is Better Auth's credential provider")
 		assert.Equal(t, u.ID, accts[0].AccountID, "a credential account's accountId is the user id")
 	})
 	t.Run("case=password-stored-hashed", func(t *testing.T) {
-		accts, err := world.DB.AccountsForUser(c, u.ID)
+		accts, err := h.DB.AccountsForUser(c, u.ID)
 		require.NoError(t, err)
 		require.NotEmpty(t, accts)
 		assert.True(t, accts[0].HasPassword, "the credential account holds the password hash")
@@ -83,17 +84,16 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 // TestSignUp_SignsTheNewUserIn checks Better Auth's auto sign-in: the sign-up answer sets a session
 // cookie that get-session accepts, and a session row exists.
 func TestSignUp_SignsTheNewUserIn(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signup-session")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signup-session")
 	_, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "sign-up sets a session cookie (auto sign-in)")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
 	require.NotNil(t, s, "get-session after sign-up answers the session, not null")
 	assert.Equal(t, a.User.ID, s.User.ID, "the session belongs to the new user")
-	rows, err := world.DB.SessionsForUser(c, a.User.ID)
+	rows, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 	require.Len(t, rows, 1, "one session row after sign-up")
 	assert.Equal(t, s.Session.ID, rows[0].ID, "get-session names the session row")
@@ -103,16 +103,15 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 // letter case): the second attempt gets 422 USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, no session,
 // no second row, and does not change the first user's password.
 func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "dup")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "dup")
 	for _, tc := range []struct{ name, email string }{
 		{"case=same-address", a.Email},
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			other := apiAuthClient(t, nil, nil)
+			other := apiAuthClient(h, nil, nil)
 			_, err := other.SignUp(c, "Impostor", tc.email, data.NewPassword().Value())
 			he := apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists, "second sign-up of "+tc.email)
 			assert.NotEmpty(t, he.Message, "the refusal carries a readable message")
@@ -121,15 +120,15 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		})
 	}
 	t.Run("case=one-user-row", func(t *testing.T) {
-		n, err := world.DB.CountUsersByEmail(c, a.Email)
+		n, err := h.DB.CountUsersByEmail(c, a.Email)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "the duplicate sign-ups left exactly one user row (case-insensitive count)")
-		accts, err := world.DB.AccountsForUser(c, a.User.ID)
+		accts, err := h.DB.AccountsForUser(c, a.User.ID)
 		require.NoError(t, err)
 		assert.Len(t, accts, 1, "no second account row was attached to the existing user")
 	})
 	t.Run("case=original-password-still-works", func(t *testing.T) {
-		u, err := apiAuthClient(t, nil, nil).SignInAs(c, a.Persona)
+		u, err := apiAuthClient(h, nil, nil).SignInAs(c, a.Persona)
 		require.NoError(t, err, "the first user's password must survive a duplicate sign-up")
 		assert.Equal(t, a.User.ID, u.ID)
 	})
@@ -138,17 +137,16 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 // TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser races several sign-ups of one new address:
 // exactly one succeeds, the others are refused as a client error (not a 500), and one row remains.
 func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
+	h := fixtures.Test(t)
 	const racers = 4
-	c := ctx(t)
+	c := h.Ctx
 	email := data.Unique("race")
 	errs := make([]error, racers)
 	clients := make([]*betterauth.Client, racers)
 	for i := range clients { // each racer is a browser of its own, with its own connections
 		tr := betterauth.NewTransport()
 		t.Cleanup(tr.CloseIdleConnections)
-		clients[i] = apiAuthClient(t, nil, tr)
+		clients[i] = apiAuthClient(h, nil, tr)
 	}
 	var wg sync.WaitGroup
 	for i, cl := range clients {
@@ -171,7 +169,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	}
 	t.Logf("concurrent sign-ups of one address answered: %s", strings.Join(outcomes, ", "))
 	assert.Equal(t, 1, wins, "exactly one of %d concurrent sign-ups of one address may succeed", racers)
-	n, err := world.DB.CountUsersByEmail(c, email)
+	n, err := h.DB.CountUsersByEmail(c, email)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "concurrent sign-ups of one address left %d user rows", n)
 }
@@ -179,8 +177,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 // TestSignUp_PasswordOutsideTheLengthLimitsIsRefused checks Better Auth's default limits (8..128):
 // 400 PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG and no user row.
 func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
+	fixtures.Test(t)
 	for _, tc := range []struct {
 		name, password, code string
 	}{
@@ -188,13 +185,12 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 		{"case=too-long", strings.Repeat("Aa1!", apiMaxPasswordLen/4) + "x", apiCodePasswordLong},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
+			h := fixtures.Test(t)
 			email := data.Unique("pwlen")
-			_, err := apiAuthClient(t, nil, nil).SignUp(ctx(t), "Password Length", email, tc.password)
+			_, err := apiAuthClient(h, nil, nil).SignUp(h.Ctx, "Password Length", email, tc.password)
 			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
 				fmt.Sprintf("sign-up with a password of %d characters", len(tc.password)))
-			apiRequireNoUserRow(t, email, tc.name)
+			apiRequireNoUserRow(h, email, tc.name)
 		})
 	}
 }
@@ -203,10 +199,9 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 // address is refused as the target's Better Auth line refuses it (1.7: 400 VALIDATION_ERROR; 1.4: 400
 // INVALID_EMAIL, and 422 FAILED_TO_CREATE_USER for a missing name) and leaves no row.
 func TestSignUp_InvalidInputIsRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	v, ok := betterauth.Versions[world.T.App.BetterAuth]
-	require.True(t, ok, "no rules for Better Auth %s", world.T.App.BetterAuth)
+	h := fixtures.Test(t)
+	v, ok := betterauth.Versions[h.Target.App.BetterAuth]
+	require.True(t, ok, "no rules for Better Auth %s", h.Target.App.BetterAuth)
 	for _, tc := range []struct {
 		name  string
 		email string
@@ -221,16 +216,15 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 		}, v.MalformedEmail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			cl := apiAuthClient(t, nil, nil)
-			resp, err := cl.Do(ctx(t), http.MethodPost, cl.AuthURL("/sign-up/email"), tc.body(tc.email))
+			h := fixtures.Test(t)
+			cl := apiAuthClient(h, nil, nil)
+			resp, err := cl.Do(h.Ctx, http.MethodPost, cl.AuthURL("/sign-up/email"), tc.body(tc.email))
 			require.NoError(t, err)
 			he := httperr.FromParts("sign-up", resp.Method, resp.URL, resp.Status, resp.Header, resp.Body)
 			rule := fmt.Sprintf("Better Auth %s's rule (app.better_auth): %d %s, as %s", v.Name, tc.want.Status, tc.want.Code, tc.want.Why)
 			assert.Equal(t, tc.want.Status, resp.Status, "invalid sign-up input is a client error; %s: %s", rule, resp)
 			assert.Equal(t, tc.want.Code, he.Code, "the refusal names the error; %s: %s", rule, resp)
-			apiRequireNoUserRow(t, tc.email, tc.name)
+			apiRequireNoUserRow(h, tc.email, tc.name)
 		})
 	}
 }
@@ -238,21 +232,20 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 // TestSignIn_CorrectPasswordCreatesASessionRow signs an existing user in from a fresh client: 200,
 // the same user, a session cookie and one more session row, the one get-session names.
 func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signin")
-	before, err := world.DB.SessionsForUser(c, a.User.ID)
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signin")
+	before, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
 	cl := a.Auth.NewSession()
 	u, err := cl.SignInAs(c, a.Persona)
-	require.NoError(t, err, "sign-in with the right password must answer 200\n%s", world.serviceLogs(10))
+	require.NoError(t, err, "sign-in with the right password must answer 200\n%s", h.ServiceLogs(10))
 	assert.Equal(t, a.User.ID, u.ID, "sign-in answers the user who signed up")
 	_, ok := apiSessionCookie(cl)
 	require.True(t, ok, "sign-in sets a session cookie")
 
-	after, err := world.DB.SessionsForUser(c, a.User.ID)
+	after, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 	require.Len(t, after, len(before)+1, "each sign-in adds one session row")
 	s, err := cl.GetSession(c)
@@ -265,10 +258,9 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 // TestSignIn_EmailAddressIsCaseInsensitive signs in with the address in upper case: Better Auth
 // stores addresses in lower case, so a user typing a capital letter still gets in.
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "signin-case")
-	u, err := apiAuthClient(t, nil, nil).SignIn(ctx(t), strings.ToUpper(a.Email), a.Password.Value())
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "signin-case")
+	u, err := apiAuthClient(h, nil, nil).SignIn(h.Ctx, strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
 	assert.Equal(t, a.User.ID, u.ID)
 }
@@ -277,15 +269,14 @@ func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 // address are both 401 INVALID_EMAIL_OR_PASSWORD with the same body (no user enumeration), set
 // no session cookie and add no session row.
 func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signin-bad")
-	before, err := world.DB.SessionsForUser(c, a.User.ID)
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signin-bad")
+	before, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
 	attempt := func(t *testing.T, email string) *betterauth.Response {
-		cl := apiAuthClient(t, nil, nil)
+		cl := apiAuthClient(h, nil, nil)
 		resp, err := cl.Do(c, http.MethodPost, cl.AuthURL("/sign-in/email"),
 			map[string]string{"email": email, "password": data.NewPassword().Value()})
 		require.NoError(t, err)
@@ -312,7 +303,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 			"wrong password and unknown user must answer the same body, or the body tells which addresses exist")
 	})
 	t.Run("case=no-session-row", func(t *testing.T) {
-		after, err := world.DB.SessionsForUser(c, a.User.ID)
+		after, err := h.DB.SessionsForUser(c, a.User.ID)
 		require.NoError(t, err)
 		assert.Len(t, after, len(before), "a wrong password must not create a session row")
 	})
@@ -321,18 +312,17 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 // TestSession_GetSessionReturnsTheSignedInUser checks get-session with a valid cookie: the user,
 // a session that is not expired and that matches its row.
 func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "session")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "session")
 	s, err := a.Auth.GetSession(c)
-	require.NoError(t, err, "get-session with the session cookie\n%s", world.serviceLogs(10))
+	require.NoError(t, err, "get-session with the session cookie\n%s", h.ServiceLogs(10))
 	require.NotNil(t, s, "get-session with a valid cookie must not answer null")
 	assert.Equal(t, a.User.ID, s.User.ID, "the session's user")
 	assert.Equal(t, a.Email, s.User.Email, "the session's user's address")
 	assert.Equal(t, a.User.ID, s.Session.UserID, "session.userId")
 	assert.True(t, s.Session.ExpiresAt.After(time.Now()), "the session expires in the future, got %s", s.Session.ExpiresAt)
-	rows, err := world.DB.SessionsForUser(c, a.User.ID)
+	rows, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 	var row *dbprobe.Session
 	for i := range rows {
@@ -348,16 +338,15 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 // (no script can read it), SameSite Lax or Strict, Secure exactly when the app is served over https,
 // path "/", and an expiry that matches the session row.
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "cookie")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "cookie")
 	ck, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
 	assert.Contains(t, []string{"Lax", "Strict"}, ck.SameSite, "the session cookie must not be sent cross-site")
-	assert.Equal(t, strings.HasPrefix(world.T.App.WebURL, "https://"), ck.Secure, "Secure exactly when the app is https")
+	assert.Equal(t, strings.HasPrefix(h.Target.App.WebURL, "https://"), ck.Secure, "Secure exactly when the app is https")
 	assert.Equal(t, "/", ck.Path, "the cookie covers the whole app")
-	rows, err := world.DB.SessionsForUser(ctx(t), a.User.ID)
+	rows, err := h.DB.SessionsForUser(h.Ctx, a.User.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, rows)
 	if !ck.Expires.IsZero() { // a persistent cookie must not outlive the session (nor end long before it)
@@ -368,9 +357,8 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 // TestSession_WithoutAValidCookieGetSessionIsNull checks that get-session answers 200 null (not
 // an error, not a session) with no cookie, a forged cookie, or a real cookie with a bad signature.
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "session-null")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "session-null")
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok)
 	for _, tc := range []struct {
@@ -382,14 +370,13 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 		{"case=bad-signature", real.Name + "=" + real.Value.Value() + "x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			cl := apiAuthClient(t, nil, nil)
+			h := fixtures.Test(t)
+			cl := apiAuthClient(h, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
 			}
-			resp, err := cl.Do(ctx(t), http.MethodGet, cl.AuthURL("/get-session"), nil, opts...)
+			resp, err := cl.Do(h.Ctx, http.MethodGet, cl.AuthURL("/get-session"), nil, opts...)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusOK, resp.Status, "get-session without a valid session is 200: %s", resp)
 			assert.Equal(t, "null", strings.TrimSpace(string(resp.Body)), "get-session without a valid session is null: %s", resp)
@@ -401,10 +388,9 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 // (sign-up on one client, sign-in on another): both answer get-session with their own session,
 // both get tokens the ChatKit backend accepts, and ending one leaves the other alive.
 func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "two-sessions")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "two-sessions")
 	second := a.Auth.NewSession()
 	_, err := second.SignInAs(c, a.Persona)
 	require.NoError(t, err, "second sign-in of the same user")
@@ -422,7 +408,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 			if err == nil {
 				var tok secret.Secret
 				if tok, _, err = cl.Token(c); err == nil {
-					_, err = world.ChatKit(tok).ListThreads(c, 1, "", "")
+					_, err = h.ChatKit(tok).ListThreads(c, 1, "", "")
 				}
 			}
 			sessions[i], errs[i] = s, err
@@ -435,7 +421,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 	assert.Equal(t, a.User.ID, sessions[0].User.ID)
 	assert.Equal(t, a.User.ID, sessions[1].User.ID)
 	assert.NotEqual(t, sessions[0].Session.ID, sessions[1].Session.ID, "two sign-ins are two sessions")
-	rows, err := world.DB.SessionsForUser(c, a.User.ID)
+	rows, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 	assert.Len(t, rows, 2, "two session rows")
 
@@ -452,18 +438,17 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 // (or expired), the cookie is cleared, get-session is null, a replay of the old cookie is refused
 // by the server, and the token route answers 401.
 func TestSignOut_EndsTheSession(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signout")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signout")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
 	require.NotNil(t, s)
 	replay := a.Auth.Clone() // keeps the cookie the browser had before signing out
-	require.NoError(t, a.Auth.SignOut(c), "sign-out with the session cookie and the app's Origin\n%s", world.serviceLogs(10))
+	require.NoError(t, a.Auth.SignOut(c), "sign-out with the session cookie and the app's Origin\n%s", h.ServiceLogs(10))
 
 	t.Run("case=session-row-gone-or-expired", func(t *testing.T) {
-		rows, err := world.DB.SessionsForUser(c, a.User.ID)
+		rows, err := h.DB.SessionsForUser(c, a.User.ID)
 		require.NoError(t, err)
 		for _, r := range rows {
 			if r.ID == s.Session.ID {
@@ -494,10 +479,9 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 // TestSignOut_WithoutATrustedOriginIsRefused checks Better Auth's CSRF rule: a cookie-carrying
 // sign-out without Origin, or from a foreign origin, is 403 and the session stays alive.
 func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signout-origin")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signout-origin")
 	for _, tc := range []struct {
 		name string
 		opt  betterauth.RequestOption
@@ -532,23 +516,22 @@ func apiCookieNames(c *betterauth.Client) []string {
 // same address in lower and in upper case: both later sign-ups are refused, one user row exists (in
 // whatever form the app stores the address), and signing in with any case finds that user.
 func TestSignUp_AnAddressIsOneAccountWhateverItsLetterCase(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
+	h := fixtures.Test(t)
+	c := h.Ctx
 	local, domain, _ := strings.Cut(data.Unique("mixed-case"), "@")
 	mixed := strings.ToUpper(local[:1]) + local[1:] + "@" + strings.ToUpper(domain[:1]) + domain[1:]
 	pw := data.NewPassword()
-	first, err := apiAuthClient(t, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
+	first, err := apiAuthClient(h, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
 	require.NoError(t, err, "sign-up of %s", mixed)
 	for _, variant := range []string{strings.ToLower(mixed), strings.ToUpper(mixed)} {
-		_, err := apiAuthClient(t, nil, nil).SignUp(c, "Other Case", variant, data.NewPassword().Value())
+		_, err := apiAuthClient(h, nil, nil).SignUp(c, "Other Case", variant, data.NewPassword().Value())
 		apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists,
 			"sign-up of "+variant+" after "+mixed+": an address is one account whatever its letter case")
 	}
-	n, err := world.DB.CountUsersByEmail(c, mixed)
+	n, err := h.DB.CountUsersByEmail(c, mixed)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "one user row for %s in any letter case", mixed)
-	u, err := apiAuthClient(t, nil, nil).SignIn(c, strings.ToLower(mixed), pw.Value())
+	u, err := apiAuthClient(h, nil, nil).SignIn(c, strings.ToLower(mixed), pw.Value())
 	require.NoError(t, err, "sign-in with the lower-case address")
 	assert.Equal(t, first.ID, u.ID, "the lower-case address signs the same user in")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
@@ -33,10 +34,11 @@ func apiMarker(prefix string) string {
 }
 
 // apiNewThread creates a thread with text and requires a complete reply.
-func apiNewThread(t *testing.T, ck *chatkit.Client, text string) *chatkit.Stream {
+func apiNewThread(h *fixtures.T, ck *chatkit.Client, text string) *chatkit.Stream {
+	t := h.T
 	t.Helper()
-	s, err := ck.CreateThread(ctx(t), text)
-	require.NoError(t, err, "threads.create\n%s", world.serviceLogs(10))
+	s, err := ck.CreateThread(h.Ctx, text)
+	require.NoError(t, err, "threads.create\n%s", h.ServiceLogs(10))
 	require.True(t, s.AssistantDone, "the assistant's reply completed; events: %v", s.Types())
 	require.NotEmpty(t, s.ThreadID, "the stream names the new thread")
 	return s
@@ -57,12 +59,11 @@ func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
 // first, the user's item done, the assistant item added, its text deltas, the assistant item done
 // with the text the deltas built, no error event, and a clean end of the body.
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.Shared(t, data.RoleUserA)
+	h := fixtures.Test(t)
+	a := h.Shared(t, data.RoleUserA)
 	text := "Hello there, " + apiMarker("order")
-	s, streamErr := a.ChatKit.CreateThread(ctx(t), text)
-	require.NotNil(t, s, "no answer to threads.create: %v\n%s", streamErr, world.serviceLogs(10))
+	s, streamErr := a.ChatKit.CreateThread(h.Ctx, text)
+	require.NotNil(t, s, "no answer to threads.create: %v\n%s", streamErr, h.ServiceLogs(10))
 	require.NotEmpty(t, s.Events, "threads.create streamed no event: %v", streamErr)
 	types := s.Types()
 	idx := func(pred func(chatkit.Event) bool) int { return slices.IndexFunc(s.Events, pred) }
@@ -139,20 +140,19 @@ func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 // TestChatKit_AddUserMessageContinuesTheThreadWithContext sends a second message to a thread: the
 // same thread continues (no new thread), and the assistant's reply refers to the previous message.
 func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.Shared(t, data.RoleUserA)
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.Shared(t, data.RoleUserA)
 	first := "Remember this code word: " + apiMarker("context")
-	s1 := apiNewThread(t, a.ChatKit, first)
+	s1 := apiNewThread(h, a.ChatKit, first)
 	second := "What did I just tell you?"
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, second)
-	require.NoError(t, err, "threads.add_user_message\n%s", world.serviceLogs(10))
+	require.NoError(t, err, "threads.add_user_message\n%s", h.ServiceLogs(10))
 	require.True(t, s2.AssistantDone, "the reply completed; events: %v", s2.Types())
 	assert.NotContains(t, s2.Types(), chatkit.EventThreadCreated, "continuing a thread must not create another one")
 	assert.Equal(t, s1.ThreadID, s2.ThreadID, "the reply belongs to the same thread")
 	t.Run("part=reply-refers-to-the-previous-message", func(t *testing.T) {
-		needs(t, targets.FeatureContext)
+		h.Needs(targets.FeatureContext)
 		assert.Contains(t, s2.Text, strings.TrimPrefix(first, "Remember this code word: "),
 			"the assistant must keep the thread's context: its reply should refer to the previous message")
 	})
@@ -169,13 +169,14 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 
 // apiWalkThreads pages through the caller's threads with limit and order, checking every page's
 // has_more/after contract, and returns the ids in the order served.
-func apiWalkThreads(t *testing.T, ck *chatkit.Client, limit int, order string) []string {
+func apiWalkThreads(h *fixtures.T, ck *chatkit.Client, limit int, order string) []string {
+	t := h.T
 	t.Helper()
 	var ids []string
 	after := ""
 	for page := 1; ; page++ {
 		require.LessOrEqual(t, page, 50, "threads.list never ends (has_more stays true)")
-		p, err := ck.ListThreads(ctx(t), limit, order, after)
+		p, err := ck.ListThreads(h.Ctx, limit, order, after)
 		require.NoError(t, err, "threads.list page %d", page)
 		require.LessOrEqual(t, len(p.Data), limit, "page %d holds more than limit %d", page, limit)
 		ids = append(ids, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID })...)
@@ -193,13 +194,12 @@ func apiWalkThreads(t *testing.T, ck *chatkit.Client, limit int, order string) [
 // TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps creates five threads for a new user and
 // pages through them in both orders and with several page sizes.
 func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "list")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "list")
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
 	for range 5 {
-		created = append(created, apiNewThread(t, a.ChatKit, data.MsgListTasks).ThreadID)
+		created = append(created, apiNewThread(h, a.ChatKit, data.MsgListTasks).ThreadID)
 	}
 	newestFirst := slices.Clone(created)
 	slices.Reverse(newestFirst)
@@ -217,26 +217,23 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 		{"case=limit-above-count", 20, "asc", created},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			got := apiWalkThreads(t, a.ChatKit, tc.limit, tc.order)
+			fixtures.Test(t)
+			got := apiWalkThreads(h, a.ChatKit, tc.limit, tc.order)
 			apiRequireNoDuplicates(t, got, "threads.list")
 			assert.Equal(t, tc.want, got, "every thread exactly once, in %s order of creation", tc.order)
 		})
 	}
 	t.Run("case=default-order-is-newest-first", func(t *testing.T) {
-		t.Parallel()
-		defer track(t)()
-		p, err := a.ChatKit.ListThreads(ctx(t), 0, "", "")
+		h := fixtures.Test(t)
+		p, err := a.ChatKit.ListThreads(h.Ctx, 0, "", "")
 		require.NoError(t, err)
 		assert.Equal(t, newestFirst, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
 			"without order the list is newest first (ChatKit's default desc)")
 		assert.False(t, p.HasMore)
 	})
 	t.Run("case=after-a-middle-cursor", func(t *testing.T) {
-		t.Parallel()
-		defer track(t)()
-		p, err := a.ChatKit.ListThreads(ctx(t), 2, "asc", created[1])
+		h := fixtures.Test(t)
+		p, err := a.ChatKit.ListThreads(h.Ctx, 2, "asc", created[1])
 		require.NoError(t, err)
 		assert.Equal(t, created[2:4], apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
 			"after is exclusive: the page starts right after the cursor")
@@ -247,13 +244,12 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 // TestChatKit_GetByIDReturnsWhatWasSent reads a new thread back: its id, status and the two items
 // of the turn with the text sent and the reply streamed, oldest first.
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.Shared(t, data.RoleUserA)
+	h := fixtures.Test(t)
+	a := h.Shared(t, data.RoleUserA)
 	text := "Please remember " + apiMarker("get")
 	start := time.Now()
-	s := apiNewThread(t, a.ChatKit, text)
-	th, err := a.ChatKit.GetThread(ctx(t), s.ThreadID)
+	s := apiNewThread(h, a.ChatKit, text)
+	th, err := a.ChatKit.GetThread(h.Ctx, s.ThreadID)
 	require.NoError(t, err, "threads.get_by_id of the caller's thread")
 	assert.Equal(t, s.ThreadID, th.ID)
 	assert.Equal(t, "active", th.Status.Type, "a new thread is active")
@@ -275,12 +271,11 @@ func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 // TestChatKit_ItemsListReturnsWhatWasSent reads the items of a two-turn thread in both orders and
 // one item per page.
 func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.Shared(t, data.RoleUserA)
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.Shared(t, data.RoleUserA)
 	m1, m2 := "first "+apiMarker("items"), "second "+apiMarker("items")
-	s1 := apiNewThread(t, a.ChatKit, m1)
+	s1 := apiNewThread(h, a.ChatKit, m1)
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, m2)
 	require.NoError(t, err)
 	var want []string // ids oldest first
@@ -325,11 +320,10 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 // TestChatKit_UpdateRenamesTheThread renames a thread: the answer, get_by_id and threads.list all
 // show the new title.
 func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "rename")
-	s := apiNewThread(t, a.ChatKit, "a thread to rename")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "rename")
+	s := apiNewThread(h, a.ChatKit, "a thread to rename")
 	title := "Renamed ✅ " + apiMarker("title")
 	th, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
 	require.NoError(t, err, "threads.update of the caller's thread")
@@ -356,15 +350,14 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 // like one about a thread that never existed (404; under app.not_found: protocol, items.list may
 // answer an empty page and a second delete a no-op) and the list no longer has it.
 func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "delete")
-	keep := apiNewThread(t, a.ChatKit, data.AddTask("a thread to keep"))
-	gone := apiNewThread(t, a.ChatKit, data.AddTask("a thread to delete"))
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "delete")
+	keep := apiNewThread(h, a.ChatKit, data.AddTask("a thread to keep"))
+	gone := apiNewThread(h, a.ChatKit, data.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
 
-	deleted := apiUnseen{what: "a deleted thread", leaks: []string{"a thread to delete"}}
+	deleted := apiUnseen{what: "a deleted thread", leaks: []string{"a thread to delete"}, notFound: h.Target.App.NotFound}
 	reqs := apiThreadRequests(gone.ThreadID)
 	for _, tc := range []struct {
 		name string
@@ -399,9 +392,9 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 // get_by_id then items.list pages of 20 oldest first, and requires it under 2 s. Not parallel, so
 // the figure is not skewed by the other tests.
 func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "history")
+	h := fixtures.Test(t, fixtures.Serial())
+	c := h.Ctx
+	a := h.NewActor(t, "history")
 	const turns = 50
 	sent := make([]string, turns)
 	for i := range sent {
@@ -409,7 +402,7 @@ func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 		sent[i] = data.AddTask(fmt.Sprintf("history item %03d", i+1))
 	}
 	fill := time.Now()
-	th := apiNewThread(t, a.ChatKit, sent[0])
+	th := apiNewThread(h, a.ChatKit, sent[0])
 	for _, m := range sent[1:] {
 		s, err := a.ChatKit.AddUserMessage(c, th.ThreadID, m)
 		require.NoError(t, err, "add %q", m)
@@ -453,11 +446,12 @@ type apiTask struct {
 // apiTasks reads the user's tasks: titles through the target's tasks_for_user probe; completion
 // from a completed/done column of that probe, else from a tasks(user_id, title, completed) table
 // when the schema has one (the reference app's contract).
-func apiTasks(t *testing.T, userID string) []apiTask {
+func apiTasks(h *fixtures.T, userID string) []apiTask {
+	t := h.T
 	t.Helper()
-	q, ok := world.T.App.Probes["tasks_for_user"]
-	require.True(t, ok, "target %s has no app.probes.tasks_for_user query", world.T.File)
-	rows, err := world.DB.QueryStrings(ctx(t), q, userID)
+	q, ok := h.Target.App.Probes["tasks_for_user"]
+	require.True(t, ok, "target %s has no app.probes.tasks_for_user query", h.Target.File)
+	rows, err := h.DB.QueryStrings(h.Ctx, q, userID)
 	require.NoError(t, err)
 	var out []apiTask
 	for _, r := range rows {
@@ -477,13 +471,13 @@ func apiTasks(t *testing.T, userID string) []apiTask {
 		return out
 	}
 	var n int
-	err = world.DB.Pool().QueryRow(ctx(t), `SELECT count(*) FROM information_schema.columns
+	err = h.DB.Pool().QueryRow(h.Ctx, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'tasks' AND column_name IN ('user_id', 'title', 'completed')`).Scan(&n)
 	require.NoError(t, err)
 	if n != 3 {
 		return out
 	}
-	rows, err = world.DB.QueryStrings(ctx(t), `SELECT title, completed FROM tasks WHERE user_id = $1 ORDER BY id`, userID)
+	rows, err = h.DB.QueryStrings(h.Ctx, `SELECT title, completed FROM tasks WHERE user_id = $1 ORDER BY id`, userID)
 	require.NoError(t, err)
 	if len(rows) != len(out) {
 		return out
@@ -503,14 +497,13 @@ func apiTaskTitles(ts []apiTask) []string {
 // "list tasks", "complete task 1") and checks the tasks rows of that user, and that another user's
 // tasks stay as they were.
 func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	needs(t, targets.FeatureTasks)
-	c := ctx(t)
-	x, y := world.NewActor(t, "tasks-x"), world.NewActor(t, "tasks-y")
+	h := fixtures.Test(t)
+	h.Needs(targets.FeatureTasks)
+	c := h.Ctx
+	x, y := h.NewActor(t, "tasks-x"), h.NewActor(t, "tasks-y")
 	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
-	apiNewThread(t, y.ChatKit, data.AddTask(yTitle))
-	require.Equal(t, []string{yTitle}, world.Tasks(t, y.User.ID), "the other user's task row")
+	apiNewThread(h, y.ChatKit, data.AddTask(yTitle))
+	require.Equal(t, []string{yTitle}, h.Tasks(t, y.User.ID), "the other user's task row")
 
 	var thread string
 	say := func(t *testing.T, msg string) string {
@@ -525,7 +518,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 		} else {
 			s, err = x.ChatKit.AddUserMessage(c, thread, msg)
 		}
-		require.NoError(t, err, "%q\n%s", msg, world.serviceLogs(10))
+		require.NoError(t, err, "%q\n%s", msg, h.ServiceLogs(10))
 		require.True(t, s.AssistantDone, "the reply to %q completed", msg)
 		return s.Text
 	}
@@ -533,30 +526,30 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	t.Run("case=add-task", func(t *testing.T) {
 		reply := say(t, data.AddTask(alpha))
 		assert.Contains(t, reply, alpha, "the assistant confirms the task")
-		assert.Equal(t, []string{alpha}, world.Tasks(t, x.User.ID), "one task row for the user")
+		assert.Equal(t, []string{alpha}, h.Tasks(t, x.User.ID), "one task row for the user")
 		say(t, data.AddTask(beta))
-		assert.Equal(t, []string{alpha, beta}, world.Tasks(t, x.User.ID), "a second task row, in order")
+		assert.Equal(t, []string{alpha, beta}, h.Tasks(t, x.User.ID), "a second task row, in order")
 	})
 	t.Run("case=list-tasks", func(t *testing.T) {
 		reply := say(t, data.MsgListTasks)
 		assert.Contains(t, reply, alpha)
 		assert.Contains(t, reply, beta)
 		assert.NotContains(t, reply, yTitle, "the list must not show another user's task")
-		assert.Equal(t, []string{alpha, beta}, world.Tasks(t, x.User.ID), "listing changes no row")
+		assert.Equal(t, []string{alpha, beta}, h.Tasks(t, x.User.ID), "listing changes no row")
 	})
 	t.Run("case=complete-task-1", func(t *testing.T) {
 		reply := say(t, "complete task 1")
 		assert.Contains(t, reply, alpha, "the assistant names the completed task")
-		tasks := apiTasks(t, x.User.ID)
+		tasks := apiTasks(h, x.User.ID)
 		require.Equal(t, []string{alpha, beta}, apiTaskTitles(tasks), "completing keeps the rows")
 		if tasks[0].Completed == nil {
-			t.Skipf("target %s offers no way to read a task's completion (add a completed column to app.probes.tasks_for_user)", world.T.File)
+			t.Skipf("target %s offers no way to read a task's completion (add a completed column to app.probes.tasks_for_user)", h.Target.File)
 		}
 		assert.True(t, *tasks[0].Completed, "task 1 (%s) is completed", alpha)
 		assert.False(t, *tasks[1].Completed, "task 2 (%s) is untouched", beta)
 	})
 	t.Run("case=other-user-untouched", func(t *testing.T) {
-		tasks := apiTasks(t, y.User.ID)
+		tasks := apiTasks(h, y.User.ID)
 		require.Equal(t, []string{yTitle}, apiTaskTitles(tasks), "the other user's tasks did not change")
 		if tasks[0].Completed != nil {
 			assert.False(t, *tasks[0].Completed, "another user's \"complete task 1\" must not complete this user's task 1")
@@ -569,10 +562,9 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 // alg "none" token and (hs256) an expired one: 401 with WWW-Authenticate: Bearer, before any
 // stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.Shared(t, data.RoleUserA)
-	b := world.Shared(t, data.RoleUserB)
+	h := fixtures.Test(t)
+	a := h.Shared(t, data.RoleUserA)
+	b := h.Shared(t, data.RoleUserB)
 	changed, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
 	require.NoError(t, err)
 	claims, err := jwtforge.DecodeClaims(a.Token)
@@ -580,7 +572,7 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	hdr, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	alg, _ := hdr["alg"].(string)
-	other, err := world.T.Mode.Untrusted(world.Forge(t), alg) // a key of the app's algorithm it does not trust
+	other, err := h.Target.Mode.Untrusted(h.Forge(t), alg) // a key of the app's algorithm it does not trust
 	require.NoError(t, err)
 	var kidHeader map[string]any
 	if kid, ok := hdr["kid"].(string); ok {
@@ -600,24 +592,23 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 		{"case=signed-by-another-key", "Bearer " + otherKey.Value()},
 		{"case=alg-none", "Bearer " + unsigned.Value()},
 	}
-	if world.T.Mode.SharedSecret() { // only the shared secret lets the harness sign an expired token
+	if h.Target.Mode.SharedSecret() { // only the shared secret lets the harness sign an expired token
 		expired := maps.Clone(claims)
 		expired["iat"], expired["exp"] = time.Now().Add(-90*time.Minute).Unix(), time.Now().Add(-time.Hour).Unix()
-		tok, err := jwtforge.MintHS256(world.Secret, expired, nil)
+		tok, err := jwtforge.MintHS256(h.Secret, expired, nil)
 		require.NoError(t, err)
 		cases = append(cases, struct{ name, auth string }{"case=expired", "Bearer " + tok.Value()})
 	}
 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
+			h := fixtures.Test(t)
 			for _, body := range []chatkit.Request{
 				{Type: chatkit.TypeThreadsList, Params: map[string]any{}},
 				{Type: chatkit.TypeThreadsCreate, Params: map[string]any{"input": chatkit.UserInput("should never be stored")}},
 			} {
 				auth := tc.auth
-				r, err := a.ChatKit.Send(ctx(t), body, &auth)
+				r, err := a.ChatKit.Send(h.Ctx, body, &auth)
 				require.NoError(t, err, "%s", body.Type)
 				assert.Equal(t, http.StatusUnauthorized, r.Status, "%s: %d %s", body.Type, r.Status, r.Excerpt())
 				assert.False(t, r.StreamStarted, "%s: refused before any stream byte", body.Type)
@@ -632,31 +623,29 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 // ChatKit POST from the web app's origin (which sends Authorization): the backend must allow that
 // origin and the Authorization header, and must not allow a foreign origin.
 func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
+	h := fixtures.Test(t)
 	origin := func(raw string) string {
 		u, err := url.Parse(raw)
 		require.NoError(t, err)
 		return u.Scheme + "://" + u.Host
 	}
-	appOrigin := origin(world.T.App.WebURL)
-	if appOrigin == origin(world.T.App.ChatKitURL) {
+	appOrigin := origin(h.Target.App.WebURL)
+	if appOrigin == origin(h.Target.App.ChatKitURL) {
 		t.Skipf("the ChatKit endpoint is on the app's origin %s: the browser sends no preflight", appOrigin)
 	}
-	t.Parallel()
-	defer track(t)()
 	preflight := func(t *testing.T, from string) *http.Response {
-		req, err := http.NewRequestWithContext(ctx(t), http.MethodOptions, world.T.App.ChatKitURL, nil)
+		req, err := http.NewRequestWithContext(h.Ctx, http.MethodOptions, h.Target.App.ChatKitURL, nil)
 		require.NoError(t, err)
 		req.Header.Set("Origin", from)
 		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
 		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
-		resp, err := (&http.Client{Timeout: requestTimeout}).Do(req)
-		require.NoError(t, err, "OPTIONS %s", world.T.App.ChatKitURL)
+		resp, err := (&http.Client{Timeout: fixtures.RequestTimeout}).Do(req)
+		require.NoError(t, err, "OPTIONS %s", h.Target.App.ChatKitURL)
 		_ = resp.Body.Close()
 		return resp
 	}
 	t.Run("case=app-origin-allowed", func(t *testing.T) {
-		t.Parallel()
-		defer track(t)()
+		fixtures.Test(t)
 		resp := preflight(t, appOrigin)
 		assert.True(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "the preflight from the app is answered 2xx, got %d", resp.StatusCode)
 		assert.Contains(t, []string{appOrigin, "*"}, resp.Header.Get("Access-Control-Allow-Origin"), "the app's origin is allowed")
@@ -667,8 +656,7 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 		assert.True(t, methods == "*" || slices.Contains(apiSplitList(methods), "POST"), "POST is allowed, got %q", methods)
 	})
 	t.Run("case=foreign-origin-not-allowed", func(t *testing.T) {
-		t.Parallel()
-		defer track(t)()
+		fixtures.Test(t)
 		resp := preflight(t, "http://attacker.invalid")
 		got := resp.Header.Get("Access-Control-Allow-Origin")
 		assert.NotEqual(t, "http://attacker.invalid", got, "a foreign origin must not be allowed to call the backend")

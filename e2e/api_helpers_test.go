@@ -15,15 +15,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/secret"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
-
-// apiClockSkew is the leeway allowed between the harness clock and the services' clocks (all on
-// one machine, so a second is plenty; iat/exp have second resolution).
-const apiClockSkew = 2 * time.Second
 
 // apiRequireHTTPError asserts that err is an HTTP answer with this status and, when code is not
 // empty, this machine-readable error code.
@@ -52,18 +49,10 @@ func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 
 // apiVerifyToken verifies tok the way the target's backend must, as its token mode says (the shared
 // secret, or the JWKS fetched through c with the target's issuer and audience). It requires exp.
-func apiVerifyToken(t *testing.T, c *betterauth.Client, tok secret.Secret) (map[string]any, error) {
+func apiVerifyToken(h *fixtures.T, c *betterauth.Client, tok secret.Secret) (map[string]any, error) {
+	t := h.T
 	t.Helper()
-	return world.T.Mode.Verify(ctx(t), world.TokenEnv(c), tok.Value())
-}
-
-// apiNumericClaim reads a NumericDate claim (iat, exp) as a time.
-func apiNumericClaim(claims map[string]any, name string) (time.Time, bool) {
-	v, ok := claims[name].(float64)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(v), 0), true
+	return h.Target.Mode.Verify(h.Ctx, h.TokenEnv(c), tok.Value())
 }
 
 // apiMissingThreadID returns an id of the shape of like (an id the server issued) that names no thread.
@@ -132,11 +121,12 @@ func apiFailureKind(err error) string {
 	}
 }
 
-// apiAuthClient is world.AuthClient (its own client address) with extra headers on every request
+// apiAuthClient is h.AuthClient (its own client address) with extra headers on every request
 // and, when tr is not nil, a transport of its own.
-func apiAuthClient(t *testing.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
+func apiAuthClient(h *fixtures.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
+	t := h.T
 	t.Helper()
-	opts := world.AuthOptions()
+	opts := h.AuthOptions()
 	opts.Header, opts.Transport = header, tr
 	c, err := betterauth.New(opts)
 	require.NoError(t, err)

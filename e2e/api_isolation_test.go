@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
@@ -38,18 +39,17 @@ func apiThreadRequests(threadID string) []chatkit.Request {
 // protocol and app.not_found allow it, answered with nothing), none carries A's data, and A's thread
 // is unchanged afterwards, read through A.
 func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
 	secret := apiMarker("a-private")
-	s := apiNewThread(t, a.ChatKit, "my private note "+secret)
+	s := apiNewThread(h, a.ChatKit, "my private note "+secret)
 	title := "A's title " + apiMarker("a-title")
 	_, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
 	require.NoError(t, err)
 	id := s.ThreadID
 
-	unseen := apiUnseen{what: "user A's thread", who: "user B", leaks: []string{secret, title}}
+	unseen := apiUnseen{what: "user A's thread", who: "user B", leaks: []string{secret, title}, notFound: h.Target.App.NotFound}
 	send := func(t *testing.T, r chatkit.Request) {
 		resp, err := b.ChatKit.Send(c, r, nil)
 		unseen.requireJSON(t, r.Type, resp, err)
@@ -64,7 +64,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	t.Run("case=update", func(t *testing.T) { send(t, reqs[3]) })
 	t.Run("case=delete", func(t *testing.T) { send(t, reqs[4]) })
 	t.Run("case=list", func(t *testing.T) {
-		ids := apiWalkThreads(t, b.ChatKit, 100, "desc")
+		ids := apiWalkThreads(h, b.ChatKit, 100, "desc")
 		assert.NotContains(t, ids, id, "user B's threads.list shows user A's thread")
 	})
 	t.Run("case=a-thread-unchanged", func(t *testing.T) {
@@ -79,22 +79,20 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 // with user A's thread id and with an id of the same shape that does not exist: same status, same
 // body (with the id itself masked), so a thread's existence does not leak.
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
-	foreign := apiNewThread(t, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
+	h := fixtures.Test(t)
+	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
+	foreign := apiNewThread(h, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
 	missing := apiMissingThreadID(foreign)
 	mask := func(body []byte, id string) string { return strings.ReplaceAll(string(body), id, "<thread id>") }
 
-	missingThread := apiUnseen{what: "a missing thread", who: "user B"}
+	missingThread := apiUnseen{what: "a missing thread", who: "user B", notFound: h.Target.App.NotFound}
 	for i, fr := range apiThreadRequests(foreign) {
 		mr := apiThreadRequests(missing)[i]
 		t.Run("case="+fr.Type, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
+			h := fixtures.Test(t)
 			if chatkit.IsStreaming(fr.Type) {
-				gs, gerr := b.ChatKit.Stream(ctx(t), fr)
-				ms, merr := b.ChatKit.Stream(ctx(t), mr)
+				gs, gerr := b.ChatKit.Stream(h.Ctx, fr)
+				ms, merr := b.ChatKit.Stream(h.Ctx, mr)
 				missingThread.requireStream(t, ms, merr)
 				got, want := chatkit.ClassifyRefusal(gs, gerr), chatkit.ClassifyRefusal(ms, merr)
 				assert.Equal(t, want.Kind, got.Kind, "%s: a foreign thread must be answered like a missing one (%s vs %s)", fr.Type, got, want)
@@ -103,9 +101,9 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 					"%s: a foreign thread must answer the body of a missing one", fr.Type)
 				return
 			}
-			got, err := b.ChatKit.Send(ctx(t), fr, nil)
+			got, err := b.ChatKit.Send(h.Ctx, fr, nil)
 			require.NoError(t, err, "%s with A's thread id", fr.Type)
-			want, err := b.ChatKit.Send(ctx(t), mr, nil)
+			want, err := b.ChatKit.Send(h.Ctx, mr, nil)
 			missingThread.requireJSON(t, mr.Type, want, err)
 			require.NoError(t, err, "%s with a missing thread id", fr.Type)
 			assert.Equal(t, want.Status, got.Status, "%s: a foreign thread must answer the status of a missing one (%s vs %s)",
@@ -128,15 +126,14 @@ func apiErrBody(err error) string {
 // TestIsolation_UserBCannotSeeOrChangeUserAsTasks has user B list, complete and add tasks while
 // user A has one: B never sees A's task, cannot complete it, and B's task lands in B's rows only.
 func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	needs(t, targets.FeatureTasks)
-	c := ctx(t)
-	a, b := world.NewActor(t, "iso-tasks-a"), world.NewActor(t, "iso-tasks-b")
+	h := fixtures.Test(t)
+	h.Needs(targets.FeatureTasks)
+	c := h.Ctx
+	a, b := h.NewActor(t, "iso-tasks-a"), h.NewActor(t, "iso-tasks-b")
 	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
-	apiNewThread(t, a.ChatKit, data.AddTask(aTitle))
-	require.Equal(t, []string{aTitle}, world.Tasks(t, a.User.ID))
-	bThread := apiNewThread(t, b.ChatKit, data.MsgListTasks)
+	apiNewThread(h, a.ChatKit, data.AddTask(aTitle))
+	require.Equal(t, []string{aTitle}, h.Tasks(t, a.User.ID))
+	bThread := apiNewThread(h, b.ChatKit, data.MsgListTasks)
 
 	t.Run("case=list-tasks", func(t *testing.T) {
 		assert.NotContains(t, bThread.Text, aTitle, "user B's task list shows user A's task")
@@ -145,7 +142,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 		s, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, "complete task 1")
 		require.NoError(t, err)
 		assert.NotContains(t, s.Text, aTitle, "user B's reply names user A's task")
-		tasks := apiTasks(t, a.User.ID)
+		tasks := apiTasks(h, a.User.ID)
 		require.Equal(t, []string{aTitle}, apiTaskTitles(tasks))
 		if tasks[0].Completed != nil {
 			assert.False(t, *tasks[0].Completed, "user B completed user A's task 1")
@@ -154,29 +151,27 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	t.Run("case=add-task", func(t *testing.T) {
 		_, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, data.AddTask(bTitle))
 		require.NoError(t, err)
-		assert.Equal(t, []string{bTitle}, world.Tasks(t, b.User.ID), "user B's task is B's")
-		assert.Equal(t, []string{aTitle}, world.Tasks(t, a.User.ID), "user A's tasks did not change")
+		assert.Equal(t, []string{bTitle}, h.Tasks(t, b.User.ID), "user B's task is B's")
+		assert.Equal(t, []string{aTitle}, h.Tasks(t, a.User.ID), "user A's tasks did not change")
 	})
 }
 
 // TestIsolation_TokenWithAnotherUsersSubIsRefused has user B change the sub of his own token to
 // user A's id: the backend must refuse it rather than serve A's threads.
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a, b := world.Shared(t, data.RoleUserA), world.Shared(t, data.RoleUserB)
-	id := apiNewThread(t, a.ChatKit, "a thread for the forged-sub test").ThreadID
+	h := fixtures.Test(t)
+	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
+	id := apiNewThread(h, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := jwtforge.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
 	require.NoError(t, err)
-	ck := world.ChatKit(forged)
+	ck := h.ChatKit(forged)
 	for _, r := range []chatkit.Request{
 		{Type: chatkit.TypeThreadsGetByID, Params: map[string]any{"thread_id": id}},
 		{Type: chatkit.TypeThreadsList, Params: map[string]any{}},
 	} {
 		t.Run("case="+r.Type, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			resp, err := ck.Send(ctx(t), r, nil)
+			h := fixtures.Test(t)
+			resp, err := ck.Send(h.Ctx, r, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusUnauthorized, resp.Status,
 				fmt.Sprintf("%s with B's token re-labelled as A: %d %s", r.Type, resp.Status, resp.Excerpt()))
@@ -196,12 +191,11 @@ var apiIdentityMetadataKeys = []string{"user_id", "userId", "user", "sub", "owne
 // his own answers (A's thread is missing for him) and A's thread must be unchanged afterwards, read
 // through A.
 func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a, b := world.NewActor(t, "sub-only-a"), world.NewActor(t, "sub-only-b")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a, b := h.NewActor(t, "sub-only-a"), h.NewActor(t, "sub-only-b")
 	title := apiMarker("a-title")
-	aThread := apiNewThread(t, a.ChatKit, "a thread B must not reach").ThreadID
+	aThread := apiNewThread(h, a.ChatKit, "a thread B must not reach").ThreadID
 	_, err := a.ChatKit.UpdateThread(c, aThread, title)
 	require.NoError(t, err)
 
@@ -219,7 +213,7 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			ck := world.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(b.Token), Header: v.header})
+			ck := h.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(b.Token), Header: v.header})
 			var page chatkit.Page[chatkit.Thread]
 			err := ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsList, Params: map[string]any{"limit": 50}, Metadata: v.metadata}, &page)
 			require.NoError(t, err, "threads.list with B's token")
@@ -241,26 +235,25 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 // requests over one keep-alive connection, alternating: each must be answered for the token it
 // carries, not for the first user the connection saw (an identity cached per connection).
 func TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a, b := world.NewActor(t, "one-conn-a"), world.NewActor(t, "one-conn-b")
-	aThread := apiNewThread(t, a.ChatKit, "A's thread on a shared connection").ThreadID
-	bThread := apiNewThread(t, b.ChatKit, "B's thread on a shared connection").ThreadID
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a, b := h.NewActor(t, "one-conn-a"), h.NewActor(t, "one-conn-b")
+	aThread := apiNewThread(h, a.ChatKit, "A's thread on a shared connection").ThreadID
+	bThread := apiNewThread(h, b.ChatKit, "B's thread on a shared connection").ThreadID
 
 	tr := betterauth.NewTransport()
 	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 1, 1
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: requestTimeout}
-	on := func(actor *Actor) *chatkit.Client {
-		return world.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(actor.Token), HTTPClient: hc})
+	hc := &http.Client{Transport: tr, Timeout: fixtures.RequestTimeout}
+	on := func(actor *fixtures.Actor) *chatkit.Client {
+		return h.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(actor.Token), HTTPClient: hc})
 	}
 	var conns []string
 	traced := httptrace.WithClientTrace(c, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conns = append(conns, i.Conn.LocalAddr().String())
 	}})
 	for i, step := range []struct {
-		who        *Actor
+		who        *fixtures.Actor
 		own, other string
 	}{{a, aThread, bThread}, {b, bThread, aThread}, {a, aThread, bThread}, {b, bThread, aThread}} {
 		p, err := on(step.who).ListThreads(traced, 50, "desc", "")

@@ -5,7 +5,6 @@ package e2e
 // rate limiting, not as a flaky test) or when the chat reply's p95 reaches the spec's 5 s.
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 )
@@ -49,13 +49,14 @@ type apiLoadVU struct {
 
 // apiRunVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
 // It stops at the first failed step.
-func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
+func apiRunVU(h *fixtures.T, v *apiLoadVU, start <-chan struct{}) {
+	c := h.Ctx
 	tr := betterauth.NewTransport() // a user of its own: its own connections, as a browser has
 	defer tr.CloseIdleConnections()
-	opts := world.AuthOptionsAs(v.persona.ClientAddr)
+	opts := h.AuthOptionsAs(v.persona.ClientAddr)
 	opts.Transport = tr
 	// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a small
-	// machine a sign-up may queue far longer than requestTimeout; the report shows it.
+	// machine a sign-up may queue far longer than fixtures.RequestTimeout; the report shows it.
 	opts.Timeout = apiLoadBudget
 	cl, err := betterauth.New(opts)
 	<-start
@@ -76,8 +77,8 @@ func apiRunVU(c context.Context, v *apiLoadVU, start <-chan struct{}) {
 	if err != nil {
 		return
 	}
-	ck := world.ChatKit(tok)
-	ck.Header = world.ClientAddrHeader(v.persona.ClientAddr)
+	ck := h.ChatKit(tok)
+	ck.Header = h.ClientAddrHeader(v.persona.ClientAddr)
 	ck.HTTPClient = &http.Client{Transport: tr, Timeout: apiLoadBudget}
 	t0 = time.Now()
 	s, err := ck.CreateThread(c, data.MsgGreeting)
@@ -132,16 +133,15 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 // client address (app.client_ip_header) so a per-IP rate limiter sees 50 clients. Not parallel: the figures are the
 // stack's alone, not shared with the other suites.
 func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
-	defer track(t)()
-	c, cancel := context.WithTimeout(context.Background(), apiLoadBudget)
-	defer cancel()
+	h := fixtures.Test(t, fixtures.Serial(), fixtures.Within(apiLoadBudget))
+	c := h.Ctx
 	vus := make([]*apiLoadVU, apiLoadUsers)
 	for i := range vus {
 		vus[i] = &apiLoadVU{persona: data.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
 	}
-	if h := world.T.App.ClientIPHeader; h != "" {
+	if hdr := h.Target.App.ClientIPHeader; hdr != "" {
 		t.Logf("%d virtual users at once; each sends its own client address in %s (%s ... %s) on every auth request, "+
-			"so a per-IP rate limit counts them as %d clients", apiLoadUsers, h, vus[0].persona.ClientAddr,
+			"so a per-IP rate limit counts them as %d clients", apiLoadUsers, hdr, vus[0].persona.ClientAddr,
 			vus[apiLoadUsers-1].persona.ClientAddr, apiLoadUsers)
 	} else {
 		t.Logf("%d virtual users at once; the target sets app.client_ip_header: none, so they send no client address", apiLoadUsers)
@@ -149,14 +149,14 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range vus {
-		wg.Go(func() { apiRunVU(c, vus[i], start) })
+		wg.Go(func() { apiRunVU(h, vus[i], start) })
 	}
 	began := time.Now()
 	close(start)
 	wg.Wait()
 	wall := time.Since(began)
 	t.Logf("all %d virtual users done in %s (budget %s)", apiLoadUsers, wall.Round(time.Millisecond), apiLoadBudget)
-	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", apiLoadBudget, apiLoadUsers, world.serviceLogs(20))
+	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", apiLoadBudget, apiLoadUsers, h.ServiceLogs(20))
 
 	var failures []string
 	for _, st := range []struct {
@@ -179,11 +179,11 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	hint := ""
 	if rateLimited {
 		hint = "\nrate limited (429): the app limits requests per client although each virtual user sent its own " +
-			"client address in " + world.T.App.ClientIPHeader + "; a real launch with 50 users at once would hit the same limit " +
+			"client address in " + h.Target.App.ClientIPHeader + "; a real launch with 50 users at once would hit the same limit " +
 			"(if the app reads the address from another header, set app.client_ip_header)"
 	}
 	require.Empty(t, failures, "every request of every virtual user must succeed:\n%s%s\n%s",
-		strings.Join(failures, "\n"), hint, world.serviceLogs(20))
+		strings.Join(failures, "\n"), hint, h.ServiceLogs(20))
 
 	assert.Less(t, chatP95, apiLoadChatP95, "the chat reply's p95 is %s with %d concurrent users (spec: under %s)",
 		chatP95.Round(time.Millisecond), apiLoadUsers, apiLoadChatP95)
@@ -198,10 +198,10 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	assert.Len(t, threads, apiLoadUsers, "each virtual user got a thread of its own")
 	recorded := 0
 	for i, v := range vus {
-		n, err := world.DB.CountUsersByEmail(ctx(t), v.persona.Email)
+		n, err := h.DB.CountUsersByEmail(h.Ctx, v.persona.Email)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "virtual user %d has exactly one user row", i+1)
-		if rows, err := world.DB.SessionsForUser(ctx(t), v.userID); err == nil && len(rows) > 0 && rows[0].IPAddress == v.persona.ClientAddr {
+		if rows, err := h.DB.SessionsForUser(h.Ctx, v.userID); err == nil && len(rows) > 0 && rows[0].IPAddress == v.persona.ClientAddr {
 			recorded++
 		}
 	}

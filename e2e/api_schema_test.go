@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 )
 
@@ -21,12 +22,11 @@ import (
 // (user, session, account, verification, jwks) against the schema of the Better Auth line the target
 // declares (dbprobe.BetterAuthSchemas, app.better_auth); a failure names every missing table or column.
 func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	line := world.T.App.BetterAuth
+	h := fixtures.Test(t)
+	line := h.Target.App.BetterAuth
 	schema, ok := dbprobe.BetterAuthSchemas[line]
 	require.True(t, ok, "no schema for Better Auth %s", line)
-	actual, err := world.DB.TableColumns(ctx(t), "")
+	actual, err := h.DB.TableColumns(h.Ctx, "")
 	require.NoError(t, err, "read the schema from information_schema")
 	for _, table := range slices.Sorted(maps.Keys(schema)) {
 		t.Run("case=table-"+table, func(t *testing.T) {
@@ -37,10 +37,10 @@ func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 	}
 	t.Run("case=checked-live", func(t *testing.T) {
 		// The same check against the live database, as CheckSchema runs it.
-		err := world.DB.CheckSchema(ctx(t), schema)
+		err := h.DB.CheckSchema(h.Ctx, schema)
 		require.NoError(t, err, "schema check against the running database")
 		// ...and the check is not blind: a column nobody has is reported by name.
-		err = world.DB.CheckSchema(ctx(t), map[string][]string{"user": {"id", "authflowNoSuchColumn"}})
+		err = h.DB.CheckSchema(h.Ctx, map[string][]string{"user": {"id", "authflowNoSuchColumn"}})
 		require.Error(t, err, "a schema check that finds nothing missing cannot be trusted")
 		assert.Contains(t, err.Error(), "authflowNoSuchColumn", "the message names the missing column")
 	})
@@ -49,10 +49,9 @@ func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 // TestSchema_UserEmailIsUnique checks that the database itself refuses a second row with the same
 // address (a unique constraint or index on "user".email), so concurrent sign-ups cannot both win.
 func TestSchema_UserEmailIsUnique(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
+	h := fixtures.Test(t)
 	var n int
-	err := world.DB.Pool().QueryRow(ctx(t), `
+	err := h.DB.Pool().QueryRow(h.Ctx, `
 		SELECT count(*) FROM information_schema.table_constraints tc
 		JOIN information_schema.key_column_usage k
 		  ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema AND k.table_name = tc.table_name
@@ -62,7 +61,7 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 		       WHERE k2.constraint_name = tc.constraint_name AND k2.table_schema = tc.table_schema) = 1`).Scan(&n)
 	require.NoError(t, err)
 	if n == 0 { // a unique index without a constraint does not show in information_schema
-		err = world.DB.Pool().QueryRow(ctx(t), `SELECT count(*) FROM pg_indexes
+		err = h.DB.Pool().QueryRow(h.Ctx, `SELECT count(*) FROM pg_indexes
 			WHERE schemaname = current_schema() AND tablename = 'user'
 			  AND indexdef ILIKE 'CREATE UNIQUE INDEX%' AND indexdef ~* '\(\s*"?email"?\s*\)'`).Scan(&n)
 		require.NoError(t, err)
@@ -73,12 +72,11 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 // TestSchema_AuthOkRouteAnswers200 calls Better Auth's readiness route <auth base>/ok, which runs
 // its schema check (unlike a plain health route).
 func TestSchema_AuthOkRouteAnswers200(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	cl := apiAuthClient(t, nil, nil)
-	resp, err := cl.Do(ctx(t), http.MethodGet, cl.AuthURL("/ok"), nil)
+	h := fixtures.Test(t)
+	cl := apiAuthClient(h, nil, nil)
+	resp, err := cl.Do(h.Ctx, http.MethodGet, cl.AuthURL("/ok"), nil)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.Status, "GET %s/ok: %s\n%s", world.T.App.AuthBasePath, resp, world.serviceLogs(10))
+	require.Equal(t, http.StatusOK, resp.Status, "GET %s/ok: %s\n%s", h.Target.App.AuthBasePath, resp, h.ServiceLogs(10))
 	var body struct {
 		OK bool `json:"ok"`
 	}

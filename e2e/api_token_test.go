@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
@@ -25,18 +26,17 @@ import (
 // TestToken_IsIssuedAfterSignIn signs in from a fresh client and fetches a token: a three-part JWT
 // for that user, signed with the mode's algorithm (HS256, or an algorithm of the JWKS keys).
 func TestToken_IsIssuedAfterSignIn(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "token")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "token")
 	cl := a.Auth.NewSession()
 	_, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err)
 	tok, tr, err := cl.Token(c)
-	require.NoError(t, err, "the token route with a session cookie must answer a token\n%s", world.serviceLogs(10))
+	require.NoError(t, err, "the token route with a session cookie must answer a token\n%s", h.ServiceLogs(10))
 	assert.Equal(t, 2, strings.Count(tok.Value(), "."), "a JWS compact token has three parts")
 	alg, _ := tr.Header["alg"].(string)
-	assert.NoError(t, world.T.Mode.CheckAlg(c, world.TokenEnv(cl), alg), "the token is signed as mode %s says (%s)", world.T.TokenMode, world.T.Mode.About())
+	assert.NoError(t, h.Target.Mode.CheckAlg(c, h.TokenEnv(cl), alg), "the token is signed as mode %s says (%s)", h.Target.TokenMode, h.Target.Mode.About())
 	if tr.User != nil { // the app's own token route also answers the user
 		assert.Equal(t, a.User.ID, tr.User.ID, "the token answer names the signed-in user")
 	}
@@ -45,9 +45,8 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 // TestToken_WithoutASessionIsRefused asks for a token with no cookie and with a forged one: 401 and
 // no token in the body.
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.Shared(t, data.RoleUserA)
+	h := fixtures.Test(t)
+	a := h.Shared(t, data.RoleUserA)
 	real, ok := apiSessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
 	for _, tc := range []struct{ name, cookie string }{
@@ -55,14 +54,13 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 		{"case=forged-cookie", real.Name + "=" + strings.Repeat("B", 32) + ".forged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			cl := apiAuthClient(t, nil, nil)
+			h := fixtures.Test(t)
+			cl := apiAuthClient(h, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
 			}
-			resp, err := cl.Do(ctx(t), http.MethodGet, world.T.App.TokenPath, nil, opts...)
+			resp, err := cl.Do(h.Ctx, http.MethodGet, h.Target.App.TokenPath, nil, opts...)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusUnauthorized, resp.Status, "the token route without a valid session: %s", resp)
 			var body map[string]any
@@ -76,43 +74,42 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 // TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime checks sub, iat and exp against the
 // target's lifetime for the mode, and iss/aud in jwks mode.
 func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	require.Positive(t, world.T.Lifetime, "target %s sets no token.lifetime for mode %s", world.T.File, world.T.TokenMode)
-	a := world.NewActor(t, "claims")
-	before := time.Now().Add(-apiClockSkew)
-	_, tr, err := a.Auth.Token(ctx(t))
+	h := fixtures.Test(t)
+	require.Positive(t, h.Target.Lifetime, "target %s sets no token.lifetime for mode %s", h.Target.File, h.Target.TokenMode)
+	a := h.NewActor(t, "claims")
+	before := time.Now().Add(-fixtures.ClockSkew)
+	_, tr, err := a.Auth.Token(h.Ctx)
 	require.NoError(t, err)
-	after := time.Now().Add(apiClockSkew)
+	after := time.Now().Add(fixtures.ClockSkew)
 	claims := tr.Claims
 
 	t.Run("case=sub-is-the-user-id", func(t *testing.T) {
 		assert.Equal(t, a.User.ID, claims["sub"], "sub must be the Better Auth user id the backend scopes data by")
 	})
 	t.Run("case=issued-now", func(t *testing.T) {
-		iat, ok := apiNumericClaim(claims, "iat")
+		iat, ok := fixtures.NumericClaim(claims, "iat")
 		require.True(t, ok, "the token has an iat claim")
 		assert.False(t, iat.Before(before.Truncate(time.Second)) || iat.After(after), "iat %s is not the time of the request", iat)
 	})
 	t.Run("case=expires-within-the-lifetime", func(t *testing.T) {
-		exp, ok := apiNumericClaim(claims, "exp")
+		exp, ok := fixtures.NumericClaim(claims, "exp")
 		require.True(t, ok, "the token has an exp claim (a token without one never expires)")
 		assert.True(t, exp.After(after), "the token is already expired (exp %s)", exp)
-		assert.False(t, exp.After(after.Add(world.T.Lifetime)),
-			"exp %s lies more than the %s lifetime of mode %s ahead", exp, world.T.Lifetime, world.T.TokenMode)
-		if iat, ok := apiNumericClaim(claims, "iat"); ok {
-			assert.LessOrEqual(t, exp.Sub(iat), world.T.Lifetime, "exp - iat exceeds the mode's lifetime")
+		assert.False(t, exp.After(after.Add(h.Target.Lifetime)),
+			"exp %s lies more than the %s lifetime of mode %s ahead", exp, h.Target.Lifetime, h.Target.TokenMode)
+		if iat, ok := fixtures.NumericClaim(claims, "iat"); ok {
+			assert.LessOrEqual(t, exp.Sub(iat), h.Target.Lifetime, "exp - iat exceeds the mode's lifetime")
 		}
 		if !tr.ExpiresAt.IsZero() {
 			assert.WithinDuration(t, exp, tr.ExpiresAt, time.Second, "the answer's expiresAt must match the token's exp")
 		}
 	})
-	if world.T.Mode.IssuerAudience() {
+	if h.Target.Mode.IssuerAudience() {
 		t.Run("case=issuer-and-audience", func(t *testing.T) {
-			assert.Equal(t, world.T.App.Issuer, claims["iss"], "iss must be the issuer the backend expects")
+			assert.Equal(t, h.Target.App.Issuer, claims["iss"], "iss must be the issuer the backend expects")
 			aud, err := betterauth.Audience(claims)
 			require.NoError(t, err, "aud must be a string or a list of strings")
-			assert.Contains(t, aud, world.T.App.Audience, "aud must contain the audience the backend expects")
+			assert.Contains(t, aud, h.Target.App.Audience, "aud must contain the audience the backend expects")
 		})
 	}
 }
@@ -121,20 +118,19 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 // jwx with HS256 only) or the JWKS (jwks), and checks the check itself: a token with a
 // changed claim, or one signed by another key, must not verify. The backend must accept it too.
 func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "signature")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "signature")
 
 	t.Run("case=verifies", func(t *testing.T) {
-		claims, err := apiVerifyToken(t, a.Auth, a.Token)
-		require.NoError(t, err, "the token must verify with the %s key", world.T.TokenMode)
+		claims, err := apiVerifyToken(h, a.Auth, a.Token)
+		require.NoError(t, err, "the token must verify with the %s key", h.Target.TokenMode)
 		assert.Equal(t, a.User.ID, claims["sub"])
 	})
 	t.Run("case=changed-claim-fails", func(t *testing.T) {
 		forged, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
 		require.NoError(t, err)
-		_, err = apiVerifyToken(t, a.Auth, forged)
+		_, err = apiVerifyToken(h, a.Auth, forged)
 		assert.Error(t, err, "a token whose sub was changed after signing must not verify")
 	})
 	t.Run("case=other-key-fails", func(t *testing.T) {
@@ -143,7 +139,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		hdr, err := jwtforge.DecodeHeader(a.Token)
 		require.NoError(t, err)
 		alg, _ := hdr["alg"].(string)
-		other, err := world.T.Mode.Untrusted(world.Forge(t), alg)
+		other, err := h.Target.Mode.Untrusted(h.Forge(t), alg)
 		require.NoError(t, err)
 		var kid map[string]any
 		if k, ok := hdr["kid"].(string); ok {
@@ -151,12 +147,12 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		}
 		forged, err := jwtforge.Sign(other.WithKID(""), claims, kid)
 		require.NoError(t, err)
-		_, err = apiVerifyToken(t, a.Auth, forged)
+		_, err = apiVerifyToken(h, a.Auth, forged)
 		assert.Error(t, err, "a token signed by another key must not verify")
 	})
 	t.Run("case=backend-accepts", func(t *testing.T) {
 		_, err := a.ChatKit.ListThreads(c, 1, "", "")
-		assert.NoError(t, err, "the ChatKit backend must accept the token the web service issued\n%s", world.serviceLogs(10))
+		assert.NoError(t, err, "the ChatKit backend must accept the token the web service issued\n%s", h.ServiceLogs(10))
 	})
 }
 
@@ -165,16 +161,15 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 // key set does not change (no key per call, no key race). In hs256 mode every token verifies with the
 // one shared secret, so the backend can rely on it.
 func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	if world.T.Mode.SharedSecret() {
-		tokenSecretStaysStable(t)
+	h := fixtures.Test(t)
+	if h.Target.Mode.SharedSecret() {
+		tokenSecretStaysStable(h)
 		return
 	}
-	c := ctx(t)
-	a := world.NewActor(t, "jwks")
+	c := h.Ctx
+	a := h.NewActor(t, "jwks")
 	_, first, err := a.Auth.JWKS(c)
-	require.NoError(t, err, "GET the JWKS\n%s", world.serviceLogs(10))
+	require.NoError(t, err, "GET the JWKS\n%s", h.ServiceLogs(10))
 	require.NotEmpty(t, first.Keys, "the JWKS publishes at least one key")
 	kids := func(ks *betterauth.KeySet) []string {
 		out := apiIDs(ks.Keys, func(k betterauth.JWK) string { return k.Kid })
@@ -227,16 +222,17 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 		_, published := last.Lookup(kid)
 		assert.True(t, published || (kid == "" && len(last.Keys) == 1),
 			"call %d: the token's kid %q is no longer published (kids %v)", i, kid, kids(last))
-		_, err = last.Verify(r.tok.Value(), betterauth.VerifyOptions{Issuer: world.T.App.Issuer, Audience: world.T.App.Audience})
+		_, err = last.Verify(r.tok.Value(), betterauth.VerifyOptions{Issuer: h.Target.App.Issuer, Audience: h.Target.App.Audience})
 		assert.NoError(t, err, "call %d: the token must verify against the current JWKS", i)
 	}
 	assert.Equal(t, want, kids(last), "the key set after the burst")
 }
 
 // tokenSecretStaysStable is the shared-secret half of TestToken_SigningKeyStaysStableAcrossRepeatedCalls.
-func tokenSecretStaysStable(t *testing.T) {
-	c := ctx(t)
-	a := world.NewActor(t, "hskey")
+func tokenSecretStaysStable(h *fixtures.T) {
+	t := h.T
+	c := h.Ctx
+	a := h.NewActor(t, "hskey")
 	toks := make([]secret.Secret, 9)
 	errs := make([]error, len(toks))
 	for i := range 3 {
@@ -249,7 +245,7 @@ func tokenSecretStaysStable(t *testing.T) {
 	wg.Wait()
 	for i, tok := range toks {
 		require.NoError(t, errs[i], "token call %d", i)
-		_, err := apiVerifyToken(t, a.Auth, tok)
+		_, err := apiVerifyToken(h, a.Auth, tok)
 		assert.NoError(t, err, "token call %d: every token verifies with the shared secret", i)
 	}
 }
@@ -258,17 +254,16 @@ func tokenSecretStaysStable(t *testing.T) {
 // for A's token with A's session: it must name A (a route that signs for the newest session would
 // name B), and B's must name B.
 func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a, b := world.NewActor(t, "token-order-a"), world.NewActor(t, "token-order-b")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a, b := h.NewActor(t, "token-order-a"), h.NewActor(t, "token-order-b")
 	ca, cb := a.Auth.NewSession(), b.Auth.NewSession()
 	_, err := ca.SignInAs(c, a.Persona)
 	require.NoError(t, err)
 	_, err = cb.SignInAs(c, b.Persona)
 	require.NoError(t, err, "B signs in after A")
 	for _, x := range []struct {
-		who    *Actor
+		who    *fixtures.Actor
 		client *betterauth.Client
 	}{{a, ca}, {b, cb}, {a, ca}} {
 		tok, _, err := x.client.Token(c)
@@ -284,10 +279,9 @@ func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
 // in every form a client might send it, before and after sign-out: the route must refuse each (a
 // JWT is not a session; a route that renews tokens for tokens keeps a signed-out user in for ever).
 func TestToken_IsIssuedOnlyForALiveSession(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	c := ctx(t)
-	a := world.NewActor(t, "token-live")
+	h := fixtures.Test(t)
+	c := h.Ctx
+	a := h.NewActor(t, "token-live")
 	cl := a.Auth.NewSession()
 	_, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err)
@@ -300,10 +294,10 @@ func TestToken_IsIssuedOnlyForALiveSession(t *testing.T) {
 			opts []betterauth.RequestOption
 			path string
 		}{
-			{"authorization=bearer", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "Bearer "+tok.Value())}, world.T.App.TokenPath},
-			{"authorization=raw", []betterauth.RequestOption{betterauth.WithHeader("Authorization", tok.Value())}, world.T.App.TokenPath},
-			{"authorization=jwt-scheme", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "JWT "+tok.Value())}, world.T.App.TokenPath},
-			{"query=token", nil, world.T.App.TokenPath + "?token=" + tok.Value()},
+			{"authorization=bearer", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "Bearer "+tok.Value())}, h.Target.App.TokenPath},
+			{"authorization=raw", []betterauth.RequestOption{betterauth.WithHeader("Authorization", tok.Value())}, h.Target.App.TokenPath},
+			{"authorization=jwt-scheme", []betterauth.RequestOption{betterauth.WithHeader("Authorization", "JWT "+tok.Value())}, h.Target.App.TokenPath},
+			{"query=token", nil, h.Target.App.TokenPath + "?token=" + tok.Value()},
 		} {
 			fresh := a.Auth.NewSession() // no cookie: only the token
 			resp, err := fresh.Do(c, http.MethodGet, v.path, nil, v.opts...)

@@ -33,6 +33,8 @@ type apiUnseen struct {
 	what  string   // e.g. "user A's thread", "a deleted thread"
 	who   string   // the caller, e.g. "user B" (default "the caller")
 	leaks []string // texts of the owner's thread (message, title)
+	// notFound is how the target answers a thread the caller cannot see (app.not_found).
+	notFound string
 }
 
 func (u apiUnseen) caller() string {
@@ -58,7 +60,7 @@ func (u apiUnseen) requireJSON(t *testing.T, typ string, r *chatkit.RawResponse,
 		u.requireRefusalStatus(t, typ, r.Status, r.Excerpt())
 		return
 	}
-	strict := world.T.App.NotFound == targets.NotFound404
+	strict := u.notFound == targets.NotFound404
 	switch typ {
 	case chatkit.TypeItemsList:
 		var p chatkit.Page[json.RawMessage]
@@ -118,7 +120,7 @@ func (u apiUnseen) requireRefusalStatus(t *testing.T, typ string, status int, bo
 			leak = " The body also leaks a traceback."
 		}
 		assert.Fail(t, fmt.Sprintf("%s of %s answered %d: %s.%s Body: %s", typ, u.what, status, fix5xx, leak, body))
-	case world.T.App.NotFound == targets.NotFound404:
+	case u.notFound == targets.NotFound404:
 		assert.Equal(t, http.StatusNotFound, status, "%s of %s: the target requires 404 (app.not_found: \"404\"): %s", typ, u.what, body)
 	default:
 		assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status,

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 )
 
@@ -31,8 +32,7 @@ func (r *guardReporter) Errorf(format string, args ...any) {
 // TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors injects an uncaught page error and a 5xx
 // answer into a context, checks that the guard reports each, then waives them so this test passes.
 func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
+	h := fixtures.Test(t)
 	for _, c := range []struct {
 		name, want string
 		inject     func(t *testing.T, s *browser.Session)
@@ -42,7 +42,7 @@ func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
 			require.NoError(t, err)
 		}},
 		{"case=server-error", "503", func(t *testing.T, s *browser.Session) {
-			probe := s.App.URL(strings.TrimRight(world.T.App.AuthBasePath, "/") + "/authflow-guard-probe")
+			probe := s.App.URL(strings.TrimRight(h.Target.App.AuthBasePath, "/") + "/authflow-guard-probe")
 			require.NoError(t, s.Context.Route(probe, func(r playwright.Route) {
 				_ = r.Fulfill(playwright.RouteFulfillOptions{Status: playwright.Int(503), Body: "probe"})
 			}))
@@ -51,14 +51,13 @@ func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			defer track(t)()
-			s := world.BrowserSession(t, "")
+			h := fixtures.Test(t)
+			s := h.BrowserSession(t, "")
 			require.NoError(t, s.LoginPage().Open())
 			require.Empty(t, s.Problems(), "a clean page has no problems")
 
 			c.inject(t, s)
-			require.Eventually(t, func() bool { return len(s.Problems()) > 0 }, browserSettle, 20*time.Millisecond,
+			require.Eventually(t, func() bool { return len(s.Problems()) > 0 }, fixtures.BrowserSettle, 20*time.Millisecond,
 				"the injected problem was not recorded:\nconsole:\n%s\nnetwork:\n%s", s.Console, s.Net)
 			var r guardReporter
 			problems := s.Guard(&r)
@@ -76,16 +75,15 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.`)
 // writes the artifacts a failed test would keep, and searches every file (and every entry of the
 // trace) for the password, the cookie values and anything shaped like a JWT.
 func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "browser-redact")
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "browser-redact")
+	s := h.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
 	browserToChat(t, s, s.LoginPage().Landing())
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
-	chatTurn(t, s, chat, "buy milk")
-	s.WaitIdle(nil, browserSettle)
+	chatTurn(h, s, chat, "buy milk")
+	s.WaitIdle(nil, fixtures.BrowserSettle)
 	cookies, err := s.Context.Cookies()
 	require.NoError(t, err)
 	require.NotEmpty(t, cookies, "the login left cookies in the browser")
@@ -116,7 +114,7 @@ func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 		}
 		zr.Close()
 	}
-	require.Contains(t, texts["trace.zip:trace.network"], world.T.App.TokenPath, "the trace keeps the network")
+	require.Contains(t, texts["trace.zip:trace.network"], h.Target.App.TokenPath, "the trace keeps the network")
 	secrets := map[string]string{"password": a.Password.Value()}
 	for _, c := range cookies {
 		if len(c.Value) >= 8 {

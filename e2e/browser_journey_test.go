@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/fixtures/data"
 	"github.com/authflow-e2e/authflow/scenarios/browser"
 	"github.com/authflow-e2e/authflow/targets"
@@ -67,9 +68,10 @@ func browserToChat(t *testing.T, s *browser.Session, landing string) {
 // chatTurn sends one message about title and waits for the reply: with the tasks feature
 // "add task <title>", whose reply must name the title; without it a plain message that names the
 // title, whose reply must be a new assistant message (such an app's assistant may say anything).
-func chatTurn(t *testing.T, s *browser.Session, chat browser.ChatPage, title string) {
+func chatTurn(h *fixtures.T, s *browser.Session, chat browser.ChatPage, title string) {
+	t := h.T
 	t.Helper()
-	if world.T.App.Has(targets.FeatureTasks) {
+	if h.Target.App.Has(targets.FeatureTasks) {
 		sendAndWaitReply(t, s, chat, data.AddTask(title), title)
 		return
 	}
@@ -113,9 +115,8 @@ func lastSeq(s *browser.Session) int {
 }
 
 func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	s := h.BrowserSession(t, "")
 	u := data.NewPersona("browser-signup", "Browser Signup")
 
 	page := s.SignUpPage()
@@ -130,44 +131,42 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 		require.NoError(t, s.WaitForPage(browser.PageChat), "after sign-up the app opens the chat page")
 	}
 	require.NoError(t, s.ChatPage().WaitReady())
-	assert.True(t, browserSignedIn(t, s), "the browser holds a valid session")
+	assert.True(t, browserSignedIn(h, s), "the browser holds a valid session")
 
-	c := ctx(t)
-	row, err := world.DB.UserByEmail(c, u.Email)
+	c := h.Ctx
+	row, err := h.DB.UserByEmail(c, u.Email)
 	require.NoError(t, err, "the user row after sign-up through the form")
 	assert.Equal(t, u.Name, row.Name)
 	if landing == browser.PageChat {
-		assert.Equal(t, 1, browserSessionCount(t, row.ID), "one session row: the sign-up signed the user in")
+		assert.Equal(t, 1, browserSessionCount(h, row.ID), "one session row: the sign-up signed the user in")
 	} else {
-		assert.GreaterOrEqual(t, browserSessionCount(t, row.ID), 1, "a session row for the signed-in user")
+		assert.GreaterOrEqual(t, browserSessionCount(h, row.ID), 1, "a session row for the signed-in user")
 	}
 	signUp, ok := s.Net.WaitFor(func(r browser.Request) bool {
 		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
-	}, browserSettle)
+	}, fixtures.BrowserSettle)
 	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
 	assert.True(t, signUp.OK(), "sign-up answered 2xx: %s", signUp)
 }
 
 func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "browser-login")
-	before := browserSessionCount(t, a.User.ID)
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "browser-login")
+	before := browserSessionCount(h, a.User.ID)
+	s := h.BrowserSession(t, "")
 
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
 	browserToChat(t, s, s.LoginPage().Landing())
 	require.NoError(t, s.ChatPage().WaitReady())
-	assert.True(t, browserSignedIn(t, s), "the browser holds a valid session")
-	assert.Equal(t, before+1, browserSessionCount(t, a.User.ID), "the login created one session row")
+	assert.True(t, browserSignedIn(h, s), "the browser holds a valid session")
+	assert.Equal(t, before+1, browserSessionCount(h, a.User.ID), "the login created one session row")
 }
 
 func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "browser-wrongpw")
-	before := browserSessionCount(t, a.User.ID)
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "browser-wrongpw")
+	before := browserSessionCount(h, a.User.ID)
+	s := h.BrowserSession(t, "")
 	login := s.LoginPage()
 
 	require.NoError(t, login.Open())
@@ -176,21 +175,20 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	require.NoError(t, s.Expect.Locator(login.Error()).Not().ToHaveText(""), "the error says something")
 	signIn, ok := s.Net.WaitFor(func(r browser.Request) bool {
 		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
-	}, browserSettle)
+	}, fixtures.BrowserSettle)
 	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
 	assert.True(t, signIn.Status >= 400 && signIn.Status < 500, "a wrong password is a 4xx: %s", signIn)
 
 	assert.True(t, s.OnPage(browser.PageLogin), "stays on the login page, at %s", s.Page.URL())
-	assert.False(t, browserSignedIn(t, s), "the browser holds no session")
-	assert.Equal(t, before, browserSessionCount(t, a.User.ID), "no session row was created")
+	assert.False(t, browserSignedIn(h, s), "the browser holds no session")
+	assert.Equal(t, before, browserSessionCount(h, a.User.ID), "no session row was created")
 }
 
 func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	a := world.NewActor(t, "browser-dup")
-	before := browserSessionCount(t, a.User.ID)
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	a := h.NewActor(t, "browser-dup")
+	before := browserSessionCount(h, a.User.ID)
+	s := h.BrowserSession(t, "")
 	signUp := s.SignUpPage()
 
 	require.NoError(t, signUp.Open())
@@ -199,22 +197,21 @@ func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	require.NoError(t, s.Expect.Locator(signUp.Error()).Not().ToHaveText(""), "the error says something")
 	res, ok := s.Net.WaitFor(func(r browser.Request) bool {
 		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
-	}, browserSettle)
+	}, fixtures.BrowserSettle)
 	require.True(t, ok, "the form posted to the auth API:\n%s", s.Net)
 	assert.True(t, res.Status >= 400 && res.Status < 500, "a duplicate e-mail is a 4xx: %s", res)
 
 	assert.True(t, s.OnPage(browser.PageSignUp), "stays on the sign-up page, at %s", s.Page.URL())
-	assert.False(t, browserSignedIn(t, s), "the browser holds no session")
-	assert.Equal(t, before, browserSessionCount(t, a.User.ID), "no session row was created for the existing user")
-	n, err := world.DB.CountUsersByEmail(ctx(t), a.Email)
+	assert.False(t, browserSignedIn(h, s), "the browser holds no session")
+	assert.Equal(t, before, browserSessionCount(h, a.User.ID), "no session row was created for the existing user")
+	n, err := h.DB.CountUsersByEmail(h.Ctx, a.Email)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "still one user with that e-mail")
 }
 
 func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s := world.BrowserSession(t, "")
+	h := fixtures.Test(t)
+	s := h.BrowserSession(t, "")
 
 	require.NoError(t, s.Goto(browser.PageChat))
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "the chat page sends a visitor without a session to the login page")
@@ -225,52 +222,49 @@ func TestBrowser_UnauthenticatedChatVisitRedirectsToLogin(t *testing.T) {
 }
 
 func TestBrowser_ChatPageFetchesTheTokenAndNeverShowsTokenMissing(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s, _ := world.SignedInBrowserSession(t, "browser-token", "")
+	h := fixtures.Test(t)
+	s, _ := h.SignedInBrowserSession(t, "browser-token", "")
 	require.NoError(t, s.WatchText(tokenMissing))
 
 	chat := openChat(t, s)
-	tok, ok := s.Net.WaitFor(func(r browser.Request) bool { return r.Kind == browser.KindToken && r.Done() }, browserSettle)
-	require.True(t, ok, "the chat page requests %s:\n%s", world.T.App.TokenPath, s.Net)
+	tok, ok := s.Net.WaitFor(func(r browser.Request) bool { return r.Kind == browser.KindToken && r.Done() }, fixtures.BrowserSettle)
+	require.True(t, ok, "the chat page requests %s:\n%s", h.Target.App.TokenPath, s.Net)
 	assert.Equal(t, http.MethodGet, tok.Method)
 	assert.Equal(t, http.StatusOK, tok.Status, "the token route answers 200: %s", tok)
 
-	s.WaitIdle(nil, browserSettle)
+	s.WaitIdle(nil, fixtures.BrowserSettle)
 	require.NoError(t, s.Expect.Locator(chat.Error().Filter(playwright.LocatorFilterOptions{HasText: tokenMissing})).ToHaveCount(0))
 	assert.False(t, s.SawText(tokenMissing), "%q never appeared on the page", tokenMissing)
 }
 
 func TestBrowser_AddTaskShowsTheReplyAndStoresTheTaskForThatUser(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	needs(t, targets.FeatureTasks)
-	s, a := world.SignedInBrowserSession(t, "browser-task", "")
+	h := fixtures.Test(t)
+	h.Needs(targets.FeatureTasks)
+	s, a := h.SignedInBrowserSession(t, "browser-task", "")
 	chat := openChat(t, s)
 
 	sendAndWaitReply(t, s, chat, data.MsgAddTask, "buy milk")
-	assert.Equal(t, []string{"buy milk"}, world.Tasks(t, a.User.ID), "the task belongs to the signed-in user")
+	assert.Equal(t, []string{"buy milk"}, h.Tasks(t, a.User.ID), "the task belongs to the signed-in user")
 }
 
 // TestBrowser_EveryChatKitRequestCarriesABearerToken is the Authorization-header check: the widget's
 // custom fetch must add the user's JWT to every request to the ChatKit endpoint.
 func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s, _ := world.SignedInBrowserSession(t, "browser-bearer", "")
+	h := fixtures.Test(t)
+	s, _ := h.SignedInBrowserSession(t, "browser-bearer", "")
 	isChatKit := func(r browser.Request) bool { return r.Kind == browser.KindChatKit }
 	chat := openChat(t, s)
-	s.WaitIdle(isChatKit, browserSettle)
+	s.WaitIdle(isChatKit, fixtures.BrowserSettle)
 	mark := lastSeq(s)
 
 	msg := data.MsgGreeting
-	if world.T.App.Has(targets.FeatureTasks) {
+	if h.Target.App.Has(targets.FeatureTasks) {
 		msg = data.MsgAddTask
 	}
 	require.NoError(t, chat.Send(msg))
-	_, sent := s.Net.WaitFor(func(r browser.Request) bool { return isChatKit(r) && r.Seq > mark }, browserSettle)
-	require.True(t, sent, "sending a message made no request to %s:\n%s", world.T.App.ChatKitURL, s.Net)
-	require.Empty(t, s.WaitIdle(isChatKit, browserSettle), "ChatKit requests still pending")
+	_, sent := s.Net.WaitFor(func(r browser.Request) bool { return isChatKit(r) && r.Seq > mark }, fixtures.BrowserSettle)
+	require.True(t, sent, "sending a message made no request to %s:\n%s", h.Target.App.ChatKitURL, s.Net)
+	require.Empty(t, s.WaitIdle(isChatKit, fixtures.BrowserSettle), "ChatKit requests still pending")
 
 	// The header check comes first: when it fails, the reply cannot come either.
 	ck := s.Net.ChatKit()
@@ -283,25 +277,24 @@ func TestBrowser_EveryChatKitRequestCarriesABearerToken(t *testing.T) {
 		return // waiting for a reply that cannot come would only add the timeout
 	}
 	reply := s.Expect.Locator(chat.AssistantMessages().Last()).Not().ToBeEmpty()
-	if world.T.App.Has(targets.FeatureTasks) {
+	if h.Target.App.Has(targets.FeatureTasks) {
 		reply = s.Expect.Locator(chat.AssistantMessages().Last()).ToContainText("buy milk")
 	}
 	require.NoError(t, reply, "the assistant's reply shows\n%s", chatDiagnosis(s, chat))
 	// requests the widget made once the reply was in (a thread list refresh) carry the token too
-	require.Empty(t, s.WaitIdle(isChatKit, browserSettle), "ChatKit requests still pending")
+	require.Empty(t, s.WaitIdle(isChatKit, fixtures.BrowserSettle), "ChatKit requests still pending")
 	for _, r := range s.Net.ChatKit()[len(ck):] {
 		assert.True(t, r.Bearer, "ChatKit request without an Authorization: Bearer header: %s", r)
 	}
 }
 
 func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s, _ := world.SignedInBrowserSession(t, "browser-reload", "")
+	h := fixtures.Test(t)
+	s, _ := h.SignedInBrowserSession(t, "browser-reload", "")
 	chat := openChat(t, s)
 	title := browserUnique("reload")
-	chatTurn(t, s, chat, title)
-	s.WaitIdle(nil, browserSettle)
+	chatTurn(h, s, chat, title)
+	s.WaitIdle(nil, fixtures.BrowserSettle)
 	replies, err := chat.AssistantMessages().Count()
 	require.NoError(t, err)
 
@@ -311,7 +304,7 @@ func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 	assert.True(t, s.OnPage(browser.PageChat), "still on the chat page, at %s", s.Page.URL())
 	require.NoError(t, s.Expect.Locator(chat.UserMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(1),
 		"the user's message is back after the reload")
-	if world.T.App.Has(targets.FeatureTasks) {
+	if h.Target.App.Has(targets.FeatureTasks) {
 		require.NoError(t, s.Expect.Locator(chat.AssistantMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(1),
 			"the assistant's reply is back after the reload")
 	} else {
@@ -320,21 +313,20 @@ func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 }
 
 func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	sa, a := world.SignedInBrowserSession(t, "browser-owner", "")
+	h := fixtures.Test(t)
+	sa, a := h.SignedInBrowserSession(t, "browser-owner", "")
 	chatA := openChat(t, sa)
 	title := browserUnique("private")
-	chatTurn(t, sa, chatA, title)
-	sa.WaitIdle(nil, browserSettle)
+	chatTurn(h, sa, chatA, title)
+	sa.WaitIdle(nil, fixtures.BrowserSettle)
 	where := sa.Page.URL() // the conversation's address, if the app keeps it in the URL
 
-	sb, b := world.SignedInBrowserSession(t, "browser-other", "user-b")
+	sb, b := h.SignedInBrowserSession(t, "browser-other", "user-b")
 	_, err := sb.Page.Goto(where)
 	require.NoError(t, err)
 	chatB := sb.ChatPage()
 	require.NoError(t, chatB.WaitReady())
-	require.Empty(t, sb.WaitIdle(nil, browserSettle), "user B's requests settle")
+	require.Empty(t, sb.WaitIdle(nil, fixtures.BrowserSettle), "user B's requests settle")
 	require.NotEmpty(t, sb.Net.ChatKit(), "user B's chat page talked to ChatKit:\n%s", sb.Net)
 
 	require.NoError(t, sb.Expect.Locator(chatB.UserMessages().Filter(playwright.LocatorFilterOptions{HasText: title})).ToHaveCount(0),
@@ -342,23 +334,22 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 	require.NoError(t, sb.Expect.Locator(sb.Page.Locator("body")).Not().ToContainText(title),
 		"nothing of user A's conversation is on user B's page (messages, thread titles)")
 	t.Run("part=task-rows", func(t *testing.T) {
-		needs(t, targets.FeatureTasks)
-		assert.NotContains(t, world.Tasks(t, b.User.ID), title, "user B has no such task")
-		assert.Contains(t, world.Tasks(t, a.User.ID), title, "the task is user A's")
+		h.Needs(targets.FeatureTasks)
+		assert.NotContains(t, h.Tasks(t, b.User.ID), title, "user B has no such task")
+		assert.Contains(t, h.Tasks(t, a.User.ID), title, "the task is user A's")
 	})
 }
 
 func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s, a := world.SignedInBrowserSession(t, "browser-signout", "")
+	h := fixtures.Test(t)
+	s, a := h.SignedInBrowserSession(t, "browser-signout", "")
 	chat := openChat(t, s)
-	require.Equal(t, 1, browserSessionCount(t, a.User.ID), "the injected session is the user's only one")
+	require.Equal(t, 1, browserSessionCount(h, a.User.ID), "the injected session is the user's only one")
 
 	require.NoError(t, chat.SignOut())
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
-	assert.False(t, browserSignedIn(t, s), "the browser holds no session after sign-out")
-	assert.Equal(t, 0, browserSessionCount(t, a.User.ID), "sign-out removed the session row")
+	assert.False(t, browserSignedIn(h, s), "the browser holds no session after sign-out")
+	assert.Equal(t, 0, browserSessionCount(h, a.User.ID), "sign-out removed the session row")
 
 	require.NoError(t, s.Goto(browser.PageChat))
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "the chat page is no longer reachable")
@@ -369,9 +360,8 @@ func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
 }
 
 func TestBrowser_ChatWidgetMounts(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s, _ := world.SignedInBrowserSession(t, "browser-mount", "")
+	h := fixtures.Test(t)
+	s, _ := h.SignedInBrowserSession(t, "browser-mount", "")
 	chat := openChat(t, s)
 
 	require.NoError(t, s.Expect.Locator(chat.Composer()).ToBeEditable(), "the composer takes input")
@@ -379,7 +369,7 @@ func TestBrowser_ChatWidgetMounts(t *testing.T) {
 	require.NoError(t, s.Expect.Locator(chat.Messages()).ToBeVisible(), "the message list shows")
 	require.NoError(t, s.Expect.Locator(chat.Threads()).ToBeAttached(), "the thread list is there")
 	require.NoError(t, s.Expect.Locator(chat.SignOutButton()).ToBeVisible(), "the sign-out button shows")
-	require.Empty(t, s.WaitIdle(nil, browserSettle))
+	require.Empty(t, s.WaitIdle(nil, fixtures.BrowserSettle))
 	for _, e := range s.Console.Errors() {
 		// A failed resource load is the network's story (the recorder and the guard judge those);
 		// anything else logged as an error while mounting is the widget's.
@@ -394,25 +384,56 @@ func TestBrowser_ChatWidgetMounts(t *testing.T) {
 // context: nothing of A's conversation may be on B's page (a thread list cached in the browser's
 // storage and kept after sign-out would show it; separate contexts cannot see that).
 func TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	s := world.BrowserSession(t, "")
-	a, b := world.NewActor(t, "same-browser-a"), world.NewActor(t, "same-browser-b")
+	h := fixtures.Test(t)
+	s := h.BrowserSession(t, "")
+	a, b := h.NewActor(t, "same-browser-a"), h.NewActor(t, "same-browser-b")
 	title := browserUnique("first-user")
 
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
 	browserToChat(t, s, s.LoginPage().Landing())
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
-	chatTurn(t, s, chat, title)
-	s.WaitIdle(nil, browserSettle)
+	chatTurn(h, s, chat, title)
+	s.WaitIdle(nil, fixtures.BrowserSettle)
 	require.NoError(t, chat.SignOut())
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
 
 	require.NoError(t, s.LoginPage().LogIn(b.Persona), "user B signs in in the same browser")
 	browserToChat(t, s, s.LoginPage().Landing())
 	require.NoError(t, chat.WaitReady())
-	require.Empty(t, s.WaitIdle(nil, browserSettle), "user B's requests settle")
+	require.Empty(t, s.WaitIdle(nil, fixtures.BrowserSettle), "user B's requests settle")
 	require.NoError(t, s.Expect.Locator(s.Page.Locator("body")).Not().ToContainText(title),
 		"user B's page shows user A's conversation (%s): the page keeps user data in the browser across sign-out", title)
+}
+
+// browserGet sends a GET with the context's cookies (not through a page) and returns status and body.
+func browserGet(t *testing.T, s *browser.Session, url string) (int, string) {
+	t.Helper()
+	res, err := s.Context.Request().Get(url)
+	require.NoError(t, err, "GET %s with the browser's cookies", url)
+	defer res.Dispose()
+	body, err := res.Body()
+	require.NoError(t, err)
+	return res.Status(), string(body)
+}
+
+// browserSignedIn reports whether the context's cookies carry a valid session, by asking Better Auth's
+// get-session (it answers null without one).
+func browserSignedIn(h *fixtures.T, s *browser.Session) bool {
+	t := h.T
+	t.Helper()
+	status, body := browserGet(t, s, s.App.URL(strings.TrimRight(h.Target.App.AuthBasePath, "/")+"/get-session"))
+	require.Equal(t, http.StatusOK, status, "get-session")
+	return strings.TrimSpace(body) != "null" && strings.Contains(body, `"user"`)
+}
+
+// browserSessionCount is the number of rows in the session table for the user.
+func browserSessionCount(h *fixtures.T, userID string) int {
+	t := h.T
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), fixtures.RequestTimeout)
+	defer cancel()
+	rows, err := h.DB.SessionsForUser(c, userID)
+	require.NoError(t, err)
+	return len(rows)
 }

@@ -16,10 +16,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"testing"
 	"time"
 
-	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/artifacts"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
@@ -28,10 +27,6 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/betterauth"
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
-
-// secMaxRejectTime bounds how long one rejection may take: a verifier that does slow work on
-// attacker input (a kid that runs a command, a JWKS fetch per request) shows up here.
-var secMaxRejectTime = containers.Scaled(2 * time.Second)
 
 // secKeys are the keys the suites sign with in this token mode, each with the reason when it is
 // missing.
@@ -56,15 +51,16 @@ type secKeys struct {
 
 // secLoadKeys fetches the JWKS through c and recovers the web's signing key for kid (jwks mode:
 // the kid of a real token; "" picks the newest key of the jwks table).
-func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
+func secLoadKeys(h *fixtures.T, c *betterauth.Client, kid string) *secKeys {
+	t := h.T
 	t.Helper()
 	k := &secKeys{}
-	cx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	cx, cancel := context.WithTimeout(context.Background(), fixtures.RequestTimeout)
 	defer cancel()
 	raw, ks, err := c.JWKS(cx)
 	switch {
 	case err != nil:
-		k.JWKSWhy = fmt.Sprintf("the target publishes no usable JWKS at %s (%v)", world.T.App.JWKSPath, err)
+		k.JWKSWhy = fmt.Sprintf("the target publishes no usable JWKS at %s (%v)", h.Target.App.JWKSPath, err)
 	case len(ks.Keys) == 0:
 		k.JWKSWhy = "the target's JWKS holds no key"
 	default:
@@ -95,9 +91,9 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 		_ = raw
 	}
 
-	k.ServerKey, k.ServerKeyWhy = secRecoverServerKey(t, k.ServerKID, k.serverAlg)
-	if world.T.Mode.SharedSecret() {
-		k.Trusted = jwtforge.SecretKey(world.Secret, "shared secret (world.Secret)")
+	k.ServerKey, k.ServerKeyWhy = secRecoverServerKey(h, k.ServerKID, k.serverAlg)
+	if h.Target.Mode.SharedSecret() {
+		k.Trusted = jwtforge.SecretKey(h.Secret, "shared secret (h.Secret)")
 	} else {
 		k.Trusted, k.TrustedWhy = k.ServerKey, k.ServerKeyWhy
 	}
@@ -107,12 +103,13 @@ func secLoadKeys(t *testing.T, c *betterauth.Client, kid string) *secKeys {
 // secRecoverServerKey reads Better Auth's jwks table and decrypts the private key with kid (or the
 // newest) using the shared secret; alg is the key's alg as published ("" infers it). It never
 // prints the key.
-func secRecoverServerKey(t *testing.T, kid, alg string) (jwtforge.SigningKey, string) {
+func secRecoverServerKey(h *fixtures.T, kid, alg string) (jwtforge.SigningKey, string) {
+	t := h.T
 	t.Helper()
-	if world.Secret.IsZero() {
+	if h.Secret.IsZero() {
 		return jwtforge.SigningKey{}, "the harness does not know the target's secret"
 	}
-	cx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	cx, cancel := context.WithTimeout(context.Background(), fixtures.RequestTimeout)
 	defer cancel()
 	q := `SELECT id, "privateKey" FROM jwks ORDER BY "createdAt" DESC LIMIT 1`
 	args := []any{}
@@ -121,10 +118,10 @@ func secRecoverServerKey(t *testing.T, kid, alg string) (jwtforge.SigningKey, st
 		args = append(args, kid)
 	}
 	var id, stored string
-	if err := world.DB.Pool().QueryRow(cx, q, args...).Scan(&id, &stored); err != nil {
+	if err := h.DB.Pool().QueryRow(cx, q, args...).Scan(&id, &stored); err != nil {
 		return jwtforge.SigningKey{}, fmt.Sprintf("no Better Auth jwks row to recover the signing key from (%s)", redact.String(err.Error()))
 	}
-	key, err := jwtforge.BetterAuthSigningKey(world.Secret, stored, alg, id)
+	key, err := jwtforge.BetterAuthSigningKey(h.Secret, stored, alg, id)
 	if err != nil {
 		return jwtforge.SigningKey{}, fmt.Sprintf("the web's signing key could not be recovered from its jwks table: %v", err)
 	}
@@ -153,8 +150,8 @@ type secAuth struct {
 func secBearer(tok secret.Secret) secAuth { return secAuth{Token: tok, Header: true} }
 
 // secSend sends body with auth and returns the answer (whatever its status).
-func secSend(cx context.Context, auth secAuth, body any) (*chatkit.RawResponse, error) {
-	u := world.T.App.ChatKitURL
+func secSend(h *fixtures.T, cx context.Context, auth secAuth, body any) (*chatkit.RawResponse, error) {
+	u := h.Target.App.ChatKitURL
 	if auth.Query != "" {
 		sep := "?"
 		if strings.Contains(u, "?") {
@@ -162,27 +159,28 @@ func secSend(cx context.Context, auth secAuth, body any) (*chatkit.RawResponse, 
 		}
 		u += sep + auth.Query
 	}
-	c := &chatkit.Client{URL: u, HTTPClient: &http.Client{Timeout: requestTimeout}}
-	h := http.Header{}
+	c := &chatkit.Client{URL: u, HTTPClient: &http.Client{Timeout: fixtures.RequestTimeout}}
+	hdr := http.Header{}
 	if auth.Header {
 		switch {
 		case auth.Raw != nil:
-			h.Set("Authorization", *auth.Raw)
+			hdr.Set("Authorization", *auth.Raw)
 		default:
-			h.Set("Authorization", "Bearer "+auth.Token.Value())
+			hdr.Set("Authorization", "Bearer "+auth.Token.Value())
 		}
 	}
-	return c.SendHeaders(cx, body, h)
+	return c.SendHeaders(cx, body, hdr)
 }
 
 // judge judges the answers of the security suites (internal/attack).
-var judge = attack.Judge{MaxRejectTime: secMaxRejectTime}
+var judge = attack.Judge{MaxRejectTime: fixtures.MaxRejectTime}
 
 // secBudget returns the target's budget for key (app.budgets, else the default); a bad value fails
 // the test.
-func secBudget(t *testing.T, key string) (time.Duration, bool) {
+func secBudget(h *fixtures.T, key string) (time.Duration, bool) {
+	t := h.T
 	t.Helper()
-	d, err := world.Budgets().Get(key)
+	d, err := h.Budgets().Get(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,8 +188,9 @@ func secBudget(t *testing.T, key string) (time.Duration, bool) {
 }
 
 // writeSecurityReport writes the security report to artifacts/security-report-<mode>.md.
-func writeSecurityReport(t *testing.T) {
-	if err := world.Security.WriteFile(artifacts.Default().SecurityReport(world.T.TokenMode)); err != nil {
+func writeSecurityReport(h *fixtures.T) {
+	t := h.T
+	if err := h.Security.WriteFile(artifacts.Default().SecurityReport(h.Target.TokenMode)); err != nil {
 		t.Logf("security report: %v", err)
 	}
 }

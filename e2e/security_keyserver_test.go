@@ -18,10 +18,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/authflow-e2e/authflow/containers"
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
@@ -59,23 +59,19 @@ func (r secKeyRequest) String() string {
 }
 
 // secKeyServerFor returns the process's key server, building and starting it on first use.
-func secKeyServerFor(t *testing.T) (*secKeyServer, error) {
-	t.Helper()
-	return secKeyServerStart()
+func secKeyServerFor(h *fixtures.T) (*secKeyServer, error) {
+	h.T.Helper()
+	return secKeyServerStart(h.World)
 }
 
-func secKeyServerStart() (*secKeyServer, error) {
-	once := &world.keyServer
-	once.Lock()
-	defer once.Unlock()
-	if once.ks != nil || once.err != nil {
-		return once.ks, once.err
-	}
-	once.ks, once.err = startSecKeyServer()
-	return once.ks, once.err
+// secKeyServerStart starts the world's key server once (World.Once); later calls return it.
+func secKeyServerStart(w *fixtures.World) (*secKeyServer, error) {
+	v, err := w.Once("key server", func() (any, error) { return startSecKeyServer(w) })
+	ks, _ := v.(*secKeyServer)
+	return ks, err
 }
 
-func startSecKeyServer() (*secKeyServer, error) {
+func startSecKeyServer(w *fixtures.World) (*secKeyServer, error) {
 	t0 := time.Now()
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -90,7 +86,7 @@ func startSecKeyServer() (*secKeyServer, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), secKeyServerBuildTimeout)
 	defer cancel()
-	svc, err := world.Env.Stack.StartService(ctx, containers.ServiceSpec{
+	svc, err := w.Env.Stack.StartService(ctx, containers.ServiceSpec{
 		Name: secKeyServerName, Alias: secKeyServerAlias,
 		Build:         &containers.Build{Context: dir, Dockerfile: "Dockerfile"},
 		ContainerPort: secKeyServerPort,
@@ -103,7 +99,7 @@ func startSecKeyServer() (*secKeyServer, error) {
 		Public:   svc.PublicURL,
 		Internal: fmt.Sprintf("http://%s:%d", secKeyServerAlias, secKeyServerPort),
 		Started:  time.Since(t0),
-		hc:       &http.Client{Timeout: requestTimeout},
+		hc:       &http.Client{Timeout: fixtures.RequestTimeout},
 	}, nil
 }
 

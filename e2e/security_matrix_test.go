@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
@@ -89,7 +90,8 @@ type secBuilder struct {
 	real   secret.Secret  // A's token as issued
 	realB  secret.Secret  // B's token as issued
 	claims map[string]any // A's claims as issued
-	a, b   *Actor
+	a, b   *fixtures.Actor
+	w      *fixtures.World
 	now    time.Time
 	ks     *secKeyServer
 	ksErr  error
@@ -184,7 +186,7 @@ func secCases() []secCase {
 			if !hs(b) {
 				header = jwtforge.Merge(header, b.serverKIDHeader())
 			}
-			t, err := b.sign(jwtforge.SecretKey(world.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
+			t, err := b.sign(jwtforge.SecretKey(b.w.Secret, "shared secret"), header, "A's claims, HS256 with the shared secret")
 			if hs(b) {
 				t.expect, t.why = secExpectAccept, "hs256: this is how the app signs; proves the forge builds valid tokens"
 			}
@@ -242,7 +244,7 @@ func secCases() []secCase {
 			return b.bearer(tok, `A's real token with header alg "none", original signature kept`), err
 		}},
 		{"hs512-shared-secret", "alg", wkAlgAllowlist, func(b *secBuilder) (secToken, error) {
-			k, err := jwtforge.HMACKey(jwtforge.AlgHS512, []byte(world.Secret.Value()), "shared secret")
+			k, err := jwtforge.HMACKey(jwtforge.AlgHS512, []byte(b.w.Secret.Value()), "shared secret")
 			if err != nil {
 				return secToken{}, err
 			}
@@ -535,11 +537,10 @@ func secMalformed(f func(b *secBuilder) (secret.Secret, string, error)) func(b *
 // TestSecurity_JWTAttackMatrix runs every case of secCases on threads.list and threads.create,
 // between two positive controls, and writes the report.
 func TestSecurity_JWTAttackMatrix(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
+	h := fixtures.Test(t)
 	started := time.Now()
-	t.Cleanup(func() { writeSecurityReport(t) })
-	c := ctx(t)
+	t.Cleanup(func() { writeSecurityReport(h) })
+	c := h.Ctx
 
 	// The key server (a go build and a container) and the forge's keys (RSA) get ready while the
 	// users sign up.
@@ -549,26 +550,26 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	}
 	ksReady := make(chan ksResult, 1)
 	go func() {
-		ks, err := secKeyServerFor(t)
+		ks, err := secKeyServerFor(h)
 		ksReady <- ksResult{ks, err}
 	}()
 	forgeReady := make(chan error, 1)
-	go func() { _, err := world.forge(); forgeReady <- err }()
-	a := world.NewActor(t, "sec-a")
-	bUser := world.NewActor(t, "sec-b")
+	go func() { _, err := h.ForgeKeys(); forgeReady <- err }()
+	a := h.NewActor(t, "sec-a")
+	bUser := h.NewActor(t, "sec-b")
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err, "A's token is a JWT")
 	head, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	kid, _ := head["kid"].(string)
-	keys := secLoadKeys(t, a.Auth, kid)
+	keys := secLoadKeys(h, a.Auth, kid)
 	require.NoError(t, <-forgeReady, "the forge's keys")
-	forge := world.Forge(t)
+	forge := h.Forge(t)
 	ksr := <-ksReady
 	ks, ksErr := ksr.ks, ksr.err
 	b := &secBuilder{
-		mode: world.T.TokenMode, tm: world.T.Mode, alg: fmt.Sprint(head["alg"]), forge: forge, keys: keys, real: a.Token, realB: bUser.Token, claims: claims,
-		a: a, b: bUser, now: time.Now(), ks: ks, ksErr: ksErr, nonce: secRandom(8),
+		mode: h.Target.TokenMode, tm: h.Target.Mode, alg: fmt.Sprint(head["alg"]), forge: forge, keys: keys, real: a.Token, realB: bUser.Token, claims: claims,
+		a: a, b: bUser, w: h.World, now: time.Now(), ks: ks, ksErr: ksErr, nonce: secRandom(8),
 	}
 	if ks != nil {
 		t.Logf("key server: %s on the stack's network (admin %s), up in %s", ks.Internal, ks.Public, ks.Started.Round(time.Millisecond))
@@ -580,13 +581,13 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	order := 0
 	row := func(name, group, construction, expected, observed, result string) {
 		order++
-		world.Security.AddRow(attack.Row{Order: order, Case: name, Group: group, Construction: construction, Expected: expected, Observed: observed, Result: result})
+		h.Security.AddRow(attack.Row{Order: order, Case: name, Group: group, Construction: construction, Expected: expected, Observed: observed, Result: result})
 	}
 
 	// control-before: A's real token works, on both requests; remember the thread it creates.
 	var controlThread string
 	t.Run("case=control-before", func(t *testing.T) {
-		outs, thread := secControl(c, t, a.Token, "A's real token must work before the matrix")
+		outs, thread := secControl(c, h, a.Token, "A's real token must work before the matrix")
 		controlThread = thread
 		row("control-before", "control", "A's real token as issued", "accept", secObserved(outs), secResult(t))
 	})
@@ -637,7 +638,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 			}
 			var outs []attack.Outcome
 			for _, rq := range secRequests {
-				r, err := secSend(c, tk.auth, rq.body)
+				r, err := secSend(h, c, tk.auth, rq.body)
 				var o attack.Outcome
 				switch tk.expect {
 				case secExpectAccept:
@@ -687,7 +688,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 					t.Errorf("case=%s [%s]: %s\n  construction: %s", tc.name, o.Request, p, tk.construction)
 				}
 				if o.Status >= 500 {
-					t.Logf("%s", world.serviceLogs(8))
+					t.Logf("%s", h.ServiceLogs(8))
 				}
 			}
 			for _, f := range fetched {
@@ -712,7 +713,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	})
 
 	t.Run("case=control-after", func(t *testing.T) {
-		outs, _ := secControl(c, t, a.Token, "A's real token must still work after the matrix (no lockout, no corrupted state)")
+		outs, _ := secControl(c, h, a.Token, "A's real token must still work after the matrix (no lockout, no corrupted state)")
 		list, err := a.ChatKit.ListThreads(c, 5, "asc", "") // A's oldest threads: the control thread is the first
 		switch {
 		case err != nil:
@@ -729,26 +730,27 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	diagnosis := secDiagnose(accepted)
 	for _, d := range diagnosis {
 		t.Errorf("diagnosis: %s", d)
-		world.Security.AddNote("diagnosis: %s", d)
+		h.Security.AddNote("diagnosis: %s", d)
 	}
 	total := time.Since(started)
-	world.Security.AddNote("matrix timings: setup %s (sign-ups, forge keys, JWKS, key server), %d cases in %s, whole test %s",
+	h.Security.AddNote("matrix timings: setup %s (sign-ups, forge keys, JWKS, key server), %d cases in %s, whole test %s",
 		setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
 	t.Logf("matrix: setup %s, %d cases in %s, total %s", setup.Round(time.Millisecond), len(cases), matrixTook.Round(time.Millisecond), total.Round(time.Millisecond))
-	t.Logf("security report (artifacts/security-report-%s.md):\n%s", b.mode, world.Security.Markdown(time.Now()))
+	t.Logf("security report (artifacts/security-report-%s.md):\n%s", b.mode, h.Security.Markdown(time.Now()))
 }
 
 // secControl sends tok on both requests and requires success; it returns the outcomes and the id
 // of the thread threads.create made.
-func secControl(c context.Context, t *testing.T, tok secret.Secret, why string) ([]attack.Outcome, string) {
+func secControl(c context.Context, h *fixtures.T, tok secret.Secret, why string) ([]attack.Outcome, string) {
+	t := h.T
 	t.Helper()
 	var outs []attack.Outcome
 	thread := ""
 	for _, rq := range secRequests {
-		r, err := secSend(c, secBearer(tok), rq.body)
+		r, err := secSend(h, c, secBearer(tok), rq.body)
 		o := judge.Accepted(rq.name, rq.streaming, r, err, why)
 		for _, p := range o.Problems {
-			t.Errorf("%s [%s]: %s\n%s", t.Name(), rq.name, p, world.serviceLogs(8))
+			t.Errorf("%s [%s]: %s\n%s", t.Name(), rq.name, p, h.ServiceLogs(8))
 		}
 		if rq.streaming && r != nil {
 			if evs, err := r.Events(); err == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authflow-e2e/authflow/fixtures"
 	"github.com/authflow-e2e/authflow/internal/attack"
 	"github.com/authflow-e2e/authflow/internal/jwtforge"
 	"github.com/authflow-e2e/authflow/internal/secret"
@@ -24,10 +25,10 @@ import (
 )
 
 // secProbe sends tok on both requests and says which accepted it.
-func secProbe(c context.Context, tok secret.Secret) (accepted bool, observed string) {
+func secProbe(h *fixtures.T, c context.Context, tok secret.Secret) (accepted bool, observed string) {
 	var parts []string
 	for _, rq := range secRequests {
-		r, err := secSend(c, secBearer(tok), rq.body)
+		r, err := secSend(h, c, secBearer(tok), rq.body)
 		switch {
 		case r == nil:
 			parts = append(parts, fmt.Sprintf("%s no answer (%v)", rq.name, err))
@@ -42,8 +43,8 @@ func secProbe(c context.Context, tok secret.Secret) (accepted bool, observed str
 }
 
 // secListAccepts sends tok on threads.list only (for the leeway sweeps).
-func secListAccepts(c context.Context, tok secret.Secret) (bool, int) {
-	r, err := secSend(c, secBearer(tok), secRequests[0].body)
+func secListAccepts(h *fixtures.T, c context.Context, tok secret.Secret) (bool, int) {
+	r, err := secSend(h, c, secBearer(tok), secRequests[0].body)
 	if err != nil || r == nil {
 		return false, 0
 	}
@@ -61,17 +62,18 @@ func secTokenExp(t *testing.T, tok secret.Secret) time.Time {
 }
 
 // secKeysFor loads the mode's keys for the actor's token.
-func secKeysFor(t *testing.T, a *Actor) *secKeys {
+func secKeysFor(h *fixtures.T, a *fixtures.Actor) *secKeys {
+	t := h.T
 	t.Helper()
 	head, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	kid, _ := head["kid"].(string)
-	return secLoadKeys(t, a.Auth, kid)
+	return secLoadKeys(h, a.Auth, kid)
 }
 
 // secExpiryCheck says whether the backend rejects a token that expired an hour ago (signed as the
 // app signs), which bounds any "accepted until exp" window. known is false when no trusted key.
-func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (enforced, known bool) {
+func secExpiryCheck(h *fixtures.T, c context.Context, keys *secKeys, claims map[string]any) (enforced, known bool) {
 	if keys.Trusted.IsZero() {
 		return false, false
 	}
@@ -80,29 +82,30 @@ func secExpiryCheck(c context.Context, keys *secKeys, claims map[string]any) (en
 	if err != nil {
 		return false, false
 	}
-	ok, _ := secListAccepts(c, tok)
+	ok, _ := secListAccepts(h, c, tok)
 	return !ok, true
 }
 
 // secWindow measures how long a token stays usable after an event (sign-out, deletion) and
 // reports it against budget key.
-func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure, budgetKey, event string, after func()) {
+func secWindow(h *fixtures.T, c context.Context, a *fixtures.Actor, keys *secKeys, figure, budgetKey, event string, after func()) {
+	t := h.T
 	t.Helper()
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
-	ok, obs := secProbe(c, a.Token)
-	require.True(t, ok, "%s: A's token must work before the %s (%s)\n%s", figure, event, obs, world.serviceLogs(8))
+	ok, obs := secProbe(h, c, a.Token)
+	require.True(t, ok, "%s: A's token must work before the %s (%s)\n%s", figure, event, obs, h.ServiceLogs(8))
 
 	after()
 	at := time.Now()
-	acc0, obs0 := secProbe(c, a.Token)
+	acc0, obs0 := secProbe(h, c, a.Token)
 	time.Sleep(2 * time.Second)
-	acc2, obs2 := secProbe(c, a.Token)
+	acc2, obs2 := secProbe(h, c, a.Token)
 	exp := secTokenExp(t, a.Token)
 	remaining := exp.Sub(at).Round(time.Second)
-	enforced, known := secExpiryCheck(c, keys, claims)
+	enforced, known := secExpiryCheck(h, c, keys, claims)
 
-	budget, hasBudget := secBudget(t, budgetKey)
+	budget, hasBudget := secBudget(h, budgetKey)
 	var value, note string
 	var window time.Duration
 	unbounded := false
@@ -138,23 +141,22 @@ func secWindow(t *testing.T, c context.Context, a *Actor, keys *secKeys, figure,
 				figure, w, event, budgetKey, budget, value)
 		}
 	}
-	t.Logf("%s: %s [budget %s: %s]", figure, value, world.Budgets().Cell(budgetKey), result)
+	t.Logf("%s: %s [budget %s: %s]", figure, value, h.Budgets().Cell(budgetKey), result)
 	if note != "" {
 		t.Logf("%s: %s", figure, note)
 	}
-	world.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: world.Budgets().Cell(budgetKey), Result: result, Note: note})
+	h.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: h.Budgets().Cell(budgetKey), Result: result, Note: note})
 }
 
 // TestSecurity_TokenAfterSignOut measures whether a signed-out user's token still opens the ChatKit
 // backend, and for how long (ASVS 7.4.1).
 func TestSecurity_TokenAfterSignOut(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	t.Cleanup(func() { writeSecurityReport(t) })
-	c := ctx(t)
-	a := world.NewActor(t, "sec-signout")
-	keys := secKeysFor(t, a)
-	secWindow(t, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
+	h := fixtures.Test(t)
+	t.Cleanup(func() { writeSecurityReport(h) })
+	c := h.Ctx
+	a := h.NewActor(t, "sec-signout")
+	keys := secKeysFor(h, a)
+	secWindow(h, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
 		require.NoError(t, a.Auth.SignOut(c), "sign-out")
 		_, _, err := a.Auth.Token(c)
 		require.Error(t, err, "after sign-out the token route must refuse to issue a new token (else the sign-out did not happen)")
@@ -164,14 +166,13 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 // TestSecurity_TokenAfterUserDelete deletes the user's rows from the database and measures whether
 // the user's token still opens the ChatKit backend (ASVS 7.4.2).
 func TestSecurity_TokenAfterUserDelete(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	t.Cleanup(func() { writeSecurityReport(t) })
-	c := ctx(t)
-	a := world.NewActor(t, "sec-deleted")
-	keys := secKeysFor(t, a)
-	secWindow(t, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
-		tx, err := world.DB.Pool().Begin(c)
+	h := fixtures.Test(t)
+	t.Cleanup(func() { writeSecurityReport(h) })
+	c := h.Ctx
+	a := h.NewActor(t, "sec-deleted")
+	keys := secKeysFor(h, a)
+	secWindow(h, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
+		tx, err := h.DB.Pool().Begin(c)
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback(c) }()
 		// Better Auth's default schema; dependants first in case the foreign keys do not cascade.
@@ -183,7 +184,7 @@ func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 		require.NoError(t, err, "delete the user row")
 		require.EqualValues(t, 1, tag.RowsAffected(), "exactly one user row deleted")
 		require.NoError(t, tx.Commit(c))
-		_, err = world.DB.UserByEmail(c, a.Email)
+		_, err = h.DB.UserByEmail(c, a.Email)
 		require.ErrorIs(t, err, dbprobe.ErrNotFound, "the user row is gone")
 	})
 }
@@ -196,12 +197,11 @@ var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Se
 // offset the backend still accepts, with tokens signed as the app signs them (hs256: the shared
 // secret; jwks: the web's key recovered from its jwks table, n/a when that is impossible).
 func TestSecurity_ClockSkewLeeway(t *testing.T) {
-	t.Parallel()
-	defer track(t)()
-	t.Cleanup(func() { writeSecurityReport(t) })
-	c := ctx(t)
-	a := world.NewActor(t, "sec-leeway")
-	keys := secKeysFor(t, a)
+	h := fixtures.Test(t)
+	t.Cleanup(func() { writeSecurityReport(h) })
+	c := h.Ctx
+	a := h.NewActor(t, "sec-leeway")
+	keys := secKeysFor(h, a)
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
 
@@ -218,11 +218,11 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	} {
 		t.Run("case="+strings.ReplaceAll(lw.name, " ", "-"), func(t *testing.T) {
 			figure := fmt.Sprintf("%s (%s)", lw.name, lw.asvs)
-			budget, hasBudget := secBudget(t, lw.budgetKey)
+			budget, hasBudget := secBudget(h, lw.budgetKey)
 			if keys.Trusted.IsZero() {
-				why := "n/a in token mode " + world.T.TokenMode + ": no token can be signed as the app signs (" + keys.TrustedWhy + ")"
+				why := "n/a in token mode " + h.Target.TokenMode + ": no token can be signed as the app signs (" + keys.TrustedWhy + ")"
 				t.Logf("%s: %s", figure, why)
-				world.Security.AddFigure(attack.Figure{Name: figure, Value: "n/a", Budget: world.Budgets().Cell(lw.budgetKey), Result: "n/a", Note: why})
+				h.Security.AddFigure(attack.Figure{Name: figure, Value: "n/a", Budget: h.Budgets().Cell(lw.budgetKey), Result: "n/a", Note: why})
 				return
 			}
 			probes := append([]time.Duration(nil), secLeewayProbes...)
@@ -237,7 +237,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 				now := time.Now()
 				tok, err := jwtforge.Sign(keys.Trusted, jwtforge.Merge(claims, lw.set(now, d)), nil)
 				require.NoError(t, err)
-				ok, status := secListAccepts(c, tok)
+				ok, status := secListAccepts(h, c, tok)
 				mark := "rejected"
 				if ok {
 					mark = "accepted"
@@ -280,8 +280,8 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 				}
 			}
 			assert.True(t, monotonic, "%s: acceptance is not monotonic in the offset: %s", figure, note)
-			t.Logf("%s: %s [budget %s: %s]; %s", figure, value, world.Budgets().Cell(lw.budgetKey), result, note)
-			world.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: world.Budgets().Cell(lw.budgetKey), Result: result, Note: note})
+			t.Logf("%s: %s [budget %s: %s]; %s", figure, value, h.Budgets().Cell(lw.budgetKey), result, note)
+			h.Security.AddFigure(attack.Figure{Name: figure, Value: value, Budget: h.Budgets().Cell(lw.budgetKey), Result: result, Note: note})
 		})
 	}
 }
