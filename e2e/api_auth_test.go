@@ -25,18 +25,18 @@ import (
 
 // Better Auth's error codes the suites expect (better-auth/better-auth packages/core/src/error/codes.ts).
 const (
-	apiCodeUserExists    = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
-	apiCodePasswordShort = "PASSWORD_TOO_SHORT"
-	apiCodePasswordLong  = "PASSWORD_TOO_LONG"
-	apiCodeInvalidLogin  = "INVALID_EMAIL_OR_PASSWORD"
-	apiCodeMissingOrigin = "MISSING_OR_NULL_ORIGIN"
-	apiCodeInvalidOrigin = "INVALID_ORIGIN"
-	apiMinPasswordLen    = 8   // Better Auth's default minPasswordLength
-	apiMaxPasswordLen    = 128 // Better Auth's default maxPasswordLength
+	codeUserExists    = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
+	codePasswordShort = "PASSWORD_TOO_SHORT"
+	codePasswordLong  = "PASSWORD_TOO_LONG"
+	codeInvalidLogin  = "INVALID_EMAIL_OR_PASSWORD"
+	codeMissingOrigin = "MISSING_OR_NULL_ORIGIN"
+	codeInvalidOrigin = "INVALID_ORIGIN"
+	minPasswordLen    = 8   // Better Auth's default minPasswordLength
+	maxPasswordLen    = 128 // Better Auth's default maxPasswordLength
 )
 
-// apiRequireNoUserRow fails when a user row exists for email.
-func apiRequireNoUserRow(h *fixtures.T, email, why string) {
+// requireNoUserRow fails when a user row exists for email.
+func requireNoUserRow(h *fixtures.T, email, why string) {
 	t := h.T
 	t.Helper()
 	n, err := h.DB.CountUsersByEmail(h.Ctx, email)
@@ -50,7 +50,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	p := data.NewPersona("signup", "Sign Up Person")
-	u, err := apiAuthClient(h, nil, nil).SignUpAs(c, p)
+	u, err := authClient(h, nil, nil).SignUpAs(c, p)
 	require.NoError(t, err, "sign-up of a new address must answer 200\n%s", h.ServiceLogs(10))
 	assert.Equal(t, p.Email, u.Email, "the answer names the address that signed up")
 	assert.Equal(t, p.Name, u.Name, "the answer names the user")
@@ -87,7 +87,7 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a := h.NewActor(t, "signup-session")
-	_, ok := apiSessionCookie(a.Auth)
+	_, ok := sessionCookie(a.Auth)
 	require.True(t, ok, "sign-up sets a session cookie (auto sign-in)")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
@@ -111,11 +111,11 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			other := apiAuthClient(h, nil, nil)
+			other := authClient(h, nil, nil)
 			_, err := other.SignUp(c, "Impostor", tc.email, data.NewPassword().Value())
-			he := apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists, "second sign-up of "+tc.email)
+			he := requireHTTPError(t, err, http.StatusUnprocessableEntity, codeUserExists, "second sign-up of "+tc.email)
 			assert.NotEmpty(t, he.Message, "the refusal carries a readable message")
-			_, ok := apiSessionCookie(other)
+			_, ok := sessionCookie(other)
 			assert.False(t, ok, "a refused sign-up must not sign anyone in")
 		})
 	}
@@ -128,7 +128,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		assert.Len(t, accts, 1, "no second account row was attached to the existing user")
 	})
 	t.Run("case=original-password-still-works", func(t *testing.T) {
-		u, err := apiAuthClient(h, nil, nil).SignInAs(c, a.Persona)
+		u, err := authClient(h, nil, nil).SignInAs(c, a.Persona)
 		require.NoError(t, err, "the first user's password must survive a duplicate sign-up")
 		assert.Equal(t, a.User.ID, u.ID)
 	})
@@ -146,7 +146,7 @@ func TestSignUp_ConcurrentSignUpsOfOneAddressLeaveOneUser(t *testing.T) {
 	for i := range clients { // each racer is a browser of its own, with its own connections
 		tr := betterauth.NewTransport()
 		t.Cleanup(tr.CloseIdleConnections)
-		clients[i] = apiAuthClient(h, nil, tr)
+		clients[i] = authClient(h, nil, tr)
 	}
 	var wg sync.WaitGroup
 	for i, cl := range clients {
@@ -181,16 +181,16 @@ func TestSignUp_PasswordOutsideTheLengthLimitsIsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name, password, code string
 	}{
-		{"case=too-short", data.NewPassword().Value()[:apiMinPasswordLen-1], apiCodePasswordShort},
-		{"case=too-long", strings.Repeat("Aa1!", apiMaxPasswordLen/4) + "x", apiCodePasswordLong},
+		{"case=too-short", data.NewPassword().Value()[:minPasswordLen-1], codePasswordShort},
+		{"case=too-long", strings.Repeat("Aa1!", maxPasswordLen/4) + "x", codePasswordLong},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := fixtures.Test(t)
 			email := data.Unique("pwlen")
-			_, err := apiAuthClient(h, nil, nil).SignUp(h.Ctx, "Password Length", email, tc.password)
-			apiRequireHTTPError(t, err, http.StatusBadRequest, tc.code,
+			_, err := authClient(h, nil, nil).SignUp(h.Ctx, "Password Length", email, tc.password)
+			requireHTTPError(t, err, http.StatusBadRequest, tc.code,
 				fmt.Sprintf("sign-up with a password of %d characters", len(tc.password)))
-			apiRequireNoUserRow(h, email, tc.name)
+			requireNoUserRow(h, email, tc.name)
 		})
 	}
 }
@@ -217,14 +217,14 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := fixtures.Test(t)
-			cl := apiAuthClient(h, nil, nil)
+			cl := authClient(h, nil, nil)
 			resp, err := cl.Do(h.Ctx, http.MethodPost, cl.AuthURL("/sign-up/email"), tc.body(tc.email))
 			require.NoError(t, err)
 			he := httperr.FromParts("sign-up", resp.Method, resp.URL, resp.Status, resp.Header, resp.Body)
 			rule := fmt.Sprintf("Better Auth %s's rule (app.better_auth): %d %s, as %s", v.Name, tc.want.Status, tc.want.Code, tc.want.Why)
 			assert.Equal(t, tc.want.Status, resp.Status, "invalid sign-up input is a client error; %s: %s", rule, resp)
 			assert.Equal(t, tc.want.Code, he.Code, "the refusal names the error; %s: %s", rule, resp)
-			apiRequireNoUserRow(h, tc.email, tc.name)
+			requireNoUserRow(h, tc.email, tc.name)
 		})
 	}
 }
@@ -242,7 +242,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 	u, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err, "sign-in with the right password must answer 200\n%s", h.ServiceLogs(10))
 	assert.Equal(t, a.User.ID, u.ID, "sign-in answers the user who signed up")
-	_, ok := apiSessionCookie(cl)
+	_, ok := sessionCookie(cl)
 	require.True(t, ok, "sign-in sets a session cookie")
 
 	after, err := h.DB.SessionsForUser(c, a.User.ID)
@@ -260,7 +260,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "signin-case")
-	u, err := apiAuthClient(h, nil, nil).SignIn(h.Ctx, strings.ToUpper(a.Email), a.Password.Value())
+	u, err := authClient(h, nil, nil).SignIn(h.Ctx, strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
 	assert.Equal(t, a.User.ID, u.ID)
 }
@@ -276,11 +276,11 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	require.NoError(t, err)
 
 	attempt := func(t *testing.T, email string) *betterauth.Response {
-		cl := apiAuthClient(h, nil, nil)
+		cl := authClient(h, nil, nil)
 		resp, err := cl.Do(c, http.MethodPost, cl.AuthURL("/sign-in/email"),
 			map[string]string{"email": email, "password": data.NewPassword().Value()})
 		require.NoError(t, err)
-		_, ok := apiSessionCookie(cl)
+		_, ok := sessionCookie(cl)
 		assert.False(t, ok, "a failed sign-in must not set a session cookie")
 		return resp
 	}
@@ -294,7 +294,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			he := httperr.FromParts("sign-in", tc.resp.Method, tc.resp.URL, tc.resp.Status, tc.resp.Header, tc.resp.Body)
 			assert.Equal(t, http.StatusUnauthorized, tc.resp.Status, "a failed sign-in is 401: %s", tc.resp)
-			assert.Equal(t, apiCodeInvalidLogin, he.Code, "the code does not say which part was wrong: %s", tc.resp)
+			assert.Equal(t, codeInvalidLogin, he.Code, "the code does not say which part was wrong: %s", tc.resp)
 		})
 	}
 	t.Run("case=same-status-and-body", func(t *testing.T) {
@@ -340,8 +340,8 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "cookie")
-	ck, ok := apiSessionCookie(a.Auth)
-	require.True(t, ok, "a session cookie after sign-up; cookies: %v", apiCookieNames(a.Auth))
+	ck, ok := sessionCookie(a.Auth)
+	require.True(t, ok, "a session cookie after sign-up; cookies: %v", cookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
 	assert.Contains(t, []string{"Lax", "Strict"}, ck.SameSite, "the session cookie must not be sent cross-site")
 	assert.Equal(t, strings.HasPrefix(h.Target.App.WebURL, "https://"), ck.Secure, "Secure exactly when the app is https")
@@ -359,7 +359,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "session-null")
-	real, ok := apiSessionCookie(a.Auth)
+	real, ok := sessionCookie(a.Auth)
 	require.True(t, ok)
 	for _, tc := range []struct {
 		name   string
@@ -371,7 +371,7 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := fixtures.Test(t)
-			cl := apiAuthClient(h, nil, nil)
+			cl := authClient(h, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
@@ -457,8 +457,8 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 		}
 	})
 	t.Run("case=cookie-cleared", func(t *testing.T) {
-		_, ok := apiSessionCookie(a.Auth)
-		assert.False(t, ok, "sign-out must clear the session cookie; cookies left: %v", apiCookieNames(a.Auth))
+		_, ok := sessionCookie(a.Auth)
+		assert.False(t, ok, "sign-out must clear the session cookie; cookies left: %v", cookieNames(a.Auth))
 	})
 	t.Run("case=get-session-null", func(t *testing.T) {
 		got, err := a.Auth.GetSession(c)
@@ -472,7 +472,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	})
 	t.Run("case=token-route-refuses", func(t *testing.T) {
 		_, _, err := replay.Token(c)
-		apiRequireHTTPError(t, err, http.StatusUnauthorized, "", "token with the signed-out session's cookie")
+		requireHTTPError(t, err, http.StatusUnauthorized, "", "token with the signed-out session's cookie")
 	})
 }
 
@@ -487,8 +487,8 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 		opt  betterauth.RequestOption
 		code string
 	}{
-		{"case=no-origin", betterauth.WithoutOrigin(), apiCodeMissingOrigin},
-		{"case=foreign-origin", betterauth.WithHeader("Origin", "http://attacker.invalid"), apiCodeInvalidOrigin},
+		{"case=no-origin", betterauth.WithoutOrigin(), codeMissingOrigin},
+		{"case=foreign-origin", betterauth.WithHeader("Origin", "http://attacker.invalid"), codeInvalidOrigin},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := a.Auth.Do(c, http.MethodPost, a.Auth.AuthURL("/sign-out"), map[string]any{}, tc.opt)
@@ -503,8 +503,8 @@ func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	}
 }
 
-// apiCookieNames lists the names of the client's cookies (never their values), for messages.
-func apiCookieNames(c *betterauth.Client) []string {
+// cookieNames lists the names of the client's cookies (never their values), for messages.
+func cookieNames(c *betterauth.Client) []string {
 	var out []string
 	for _, ck := range c.Cookies() {
 		out = append(out, ck.Name)
@@ -521,17 +521,17 @@ func TestSignUp_AnAddressIsOneAccountWhateverItsLetterCase(t *testing.T) {
 	local, domain, _ := strings.Cut(data.Unique("mixed-case"), "@")
 	mixed := strings.ToUpper(local[:1]) + local[1:] + "@" + strings.ToUpper(domain[:1]) + domain[1:]
 	pw := data.NewPassword()
-	first, err := apiAuthClient(h, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
+	first, err := authClient(h, nil, nil).SignUp(c, "Mixed Case", mixed, pw.Value())
 	require.NoError(t, err, "sign-up of %s", mixed)
 	for _, variant := range []string{strings.ToLower(mixed), strings.ToUpper(mixed)} {
-		_, err := apiAuthClient(h, nil, nil).SignUp(c, "Other Case", variant, data.NewPassword().Value())
-		apiRequireHTTPError(t, err, http.StatusUnprocessableEntity, apiCodeUserExists,
+		_, err := authClient(h, nil, nil).SignUp(c, "Other Case", variant, data.NewPassword().Value())
+		requireHTTPError(t, err, http.StatusUnprocessableEntity, codeUserExists,
 			"sign-up of "+variant+" after "+mixed+": an address is one account whatever its letter case")
 	}
 	n, err := h.DB.CountUsersByEmail(c, mixed)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "one user row for %s in any letter case", mixed)
-	u, err := apiAuthClient(h, nil, nil).SignIn(c, strings.ToLower(mixed), pw.Value())
+	u, err := authClient(h, nil, nil).SignIn(c, strings.ToLower(mixed), pw.Value())
 	require.NoError(t, err, "sign-in with the lower-case address")
 	assert.Equal(t, first.ID, u.ID, "the lower-case address signs the same user in")
 }

@@ -24,17 +24,17 @@ import (
 	"github.com/authflow-e2e/authflow/targets"
 )
 
-// apiHistoryBudget is the spec's bound for loading a 100-message history (get_by_id + items.list).
-const apiHistoryBudget = 2 * time.Second
+// historyBudget is the spec's bound for loading a 100-message history (get_by_id + items.list).
+const historyBudget = 2 * time.Second
 
-// apiMarker returns a text unique to this process and call, to find a message again.
-func apiMarker(prefix string) string {
+// marker returns a text unique to this process and call, to find a message again.
+func marker(prefix string) string {
 	e := data.Unique(prefix)
 	return strings.TrimSuffix(e, "@"+data.EmailDomain)
 }
 
-// apiNewThread creates a thread with text and requires a complete reply.
-func apiNewThread(h *fixtures.T, ck *chatkit.Client, text string) *chatkit.Stream {
+// newThread creates a thread with text and requires a complete reply.
+func newThread(h *fixtures.T, ck *chatkit.Client, text string) *chatkit.Stream {
 	t := h.T
 	t.Helper()
 	s, err := ck.CreateThread(h.Ctx, text)
@@ -44,8 +44,8 @@ func apiNewThread(h *fixtures.T, ck *chatkit.Client, text string) *chatkit.Strea
 	return s
 }
 
-// apiDoneItems returns the items of a stream's thread.item.done events, in order.
-func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
+// doneItems returns the items of a stream's thread.item.done events, in order.
+func doneItems(s *chatkit.Stream) []chatkit.Item {
 	var out []chatkit.Item
 	for _, e := range s.Events {
 		if e.Type == chatkit.EventItemDone && e.Item != nil {
@@ -61,7 +61,7 @@ func apiDoneItems(s *chatkit.Stream) []chatkit.Item {
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.Shared(t, data.RoleUserA)
-	text := "Hello there, " + apiMarker("order")
+	text := "Hello there, " + marker("order")
 	s, streamErr := a.ChatKit.CreateThread(h.Ctx, text)
 	require.NotNil(t, s, "no answer to threads.create: %v\n%s", streamErr, h.ServiceLogs(10))
 	require.NotEmpty(t, s.Events, "threads.create streamed no event: %v", streamErr)
@@ -143,8 +143,8 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a := h.Shared(t, data.RoleUserA)
-	first := "Remember this code word: " + apiMarker("context")
-	s1 := apiNewThread(h, a.ChatKit, first)
+	first := "Remember this code word: " + marker("context")
+	s1 := newThread(h, a.ChatKit, first)
 	second := "What did I just tell you?"
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, second)
 	require.NoError(t, err, "threads.add_user_message\n%s", h.ServiceLogs(10))
@@ -159,17 +159,17 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 
 	items, err := a.ChatKit.ListItems(c, s1.ThreadID, 10, "asc", "")
 	require.NoError(t, err)
-	require.Len(t, items.Data, 4, "two turns are four items: %v", apiItemTexts(items.Data))
+	require.Len(t, items.Data, 4, "two turns are four items: %v", itemTexts(items.Data))
 	assert.Equal(t, []string{chatkit.ItemUserMessage, chatkit.ItemAssistantMessage, chatkit.ItemUserMessage, chatkit.ItemAssistantMessage},
-		apiIDs(items.Data, func(i chatkit.Item) string { return i.Type }), "user and assistant alternate")
+		idsOf(items.Data, func(i chatkit.Item) string { return i.Type }), "user and assistant alternate")
 	assert.Equal(t, first, items.Data[0].Text())
 	assert.Equal(t, second, items.Data[2].Text())
 	assert.Equal(t, s2.Text, items.Data[3].Text(), "the stored reply is the streamed one")
 }
 
-// apiWalkThreads pages through the caller's threads with limit and order, checking every page's
+// walkThreads pages through the caller's threads with limit and order, checking every page's
 // has_more/after contract, and returns the ids in the order served.
-func apiWalkThreads(h *fixtures.T, ck *chatkit.Client, limit int, order string) []string {
+func walkThreads(h *fixtures.T, ck *chatkit.Client, limit int, order string) []string {
 	t := h.T
 	t.Helper()
 	var ids []string
@@ -179,7 +179,7 @@ func apiWalkThreads(h *fixtures.T, ck *chatkit.Client, limit int, order string) 
 		p, err := ck.ListThreads(h.Ctx, limit, order, after)
 		require.NoError(t, err, "threads.list page %d", page)
 		require.LessOrEqual(t, len(p.Data), limit, "page %d holds more than limit %d", page, limit)
-		ids = append(ids, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID })...)
+		ids = append(ids, idsOf(p.Data, func(th chatkit.Thread) string { return th.ID })...)
 		if !p.HasMore {
 			assert.Empty(t, p.After, "the last page has no after cursor")
 			return ids
@@ -199,7 +199,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
 	for range 5 {
-		created = append(created, apiNewThread(h, a.ChatKit, data.MsgListTasks).ThreadID)
+		created = append(created, newThread(h, a.ChatKit, data.MsgListTasks).ThreadID)
 	}
 	newestFirst := slices.Clone(created)
 	slices.Reverse(newestFirst)
@@ -218,8 +218,8 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fixtures.Test(t)
-			got := apiWalkThreads(h, a.ChatKit, tc.limit, tc.order)
-			apiRequireNoDuplicates(t, got, "threads.list")
+			got := walkThreads(h, a.ChatKit, tc.limit, tc.order)
+			requireNoDuplicates(t, got, "threads.list")
 			assert.Equal(t, tc.want, got, "every thread exactly once, in %s order of creation", tc.order)
 		})
 	}
@@ -227,7 +227,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 		h := fixtures.Test(t)
 		p, err := a.ChatKit.ListThreads(h.Ctx, 0, "", "")
 		require.NoError(t, err)
-		assert.Equal(t, newestFirst, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
+		assert.Equal(t, newestFirst, idsOf(p.Data, func(th chatkit.Thread) string { return th.ID }),
 			"without order the list is newest first (ChatKit's default desc)")
 		assert.False(t, p.HasMore)
 	})
@@ -235,7 +235,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 		h := fixtures.Test(t)
 		p, err := a.ChatKit.ListThreads(h.Ctx, 2, "asc", created[1])
 		require.NoError(t, err)
-		assert.Equal(t, created[2:4], apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
+		assert.Equal(t, created[2:4], idsOf(p.Data, func(th chatkit.Thread) string { return th.ID }),
 			"after is exclusive: the page starts right after the cursor")
 		assert.True(t, p.HasMore, "one thread is left after this page")
 	})
@@ -246,23 +246,23 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.Shared(t, data.RoleUserA)
-	text := "Please remember " + apiMarker("get")
+	text := "Please remember " + marker("get")
 	start := time.Now()
-	s := apiNewThread(h, a.ChatKit, text)
+	s := newThread(h, a.ChatKit, text)
 	th, err := a.ChatKit.GetThread(h.Ctx, s.ThreadID)
 	require.NoError(t, err, "threads.get_by_id of the caller's thread")
 	assert.Equal(t, s.ThreadID, th.ID)
 	assert.Equal(t, "active", th.Status.Type, "a new thread is active")
 	require.False(t, th.CreatedAt.Naive, "created_at %s has no zone and the server's UTC offset could not be learned from thread.created", th.CreatedAt.Time.Format("2006-01-02T15:04:05.999999"))
 	assert.WithinDuration(t, start, th.CreatedAt.Time, time.Minute, "created_at is the creation time")
-	require.Len(t, th.Items.Data, 2, "one turn: the user item and the reply: %v", apiItemTexts(th.Items.Data))
+	require.Len(t, th.Items.Data, 2, "one turn: the user item and the reply: %v", itemTexts(th.Items.Data))
 	assert.False(t, th.Items.HasMore)
 	assert.Equal(t, chatkit.ItemUserMessage, th.Items.Data[0].Type, "oldest first")
 	assert.Equal(t, text, th.Items.Data[0].Text(), "the user's text as sent")
 	assert.Equal(t, chatkit.ItemAssistantMessage, th.Items.Data[1].Type)
 	assert.Equal(t, s.Text, th.Items.Data[1].Text(), "the reply as streamed")
-	assert.Equal(t, apiIDs(apiDoneItems(s), func(i chatkit.Item) string { return i.ID }),
-		apiIDs(th.Items.Data, func(i chatkit.Item) string { return i.ID }), "the stored items are the streamed items")
+	assert.Equal(t, idsOf(doneItems(s), func(i chatkit.Item) string { return i.ID }),
+		idsOf(th.Items.Data, func(i chatkit.Item) string { return i.ID }), "the stored items are the streamed items")
 	for _, it := range th.Items.Data {
 		assert.Equal(t, s.ThreadID, it.ThreadID, "item %s names its thread", it.ID)
 	}
@@ -274,13 +274,13 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a := h.Shared(t, data.RoleUserA)
-	m1, m2 := "first "+apiMarker("items"), "second "+apiMarker("items")
-	s1 := apiNewThread(h, a.ChatKit, m1)
+	m1, m2 := "first "+marker("items"), "second "+marker("items")
+	s1 := newThread(h, a.ChatKit, m1)
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, m2)
 	require.NoError(t, err)
 	var want []string // ids oldest first
 	for _, s := range []*chatkit.Stream{s1, s2} {
-		want = append(want, apiIDs(apiDoneItems(s), func(i chatkit.Item) string { return i.ID })...)
+		want = append(want, idsOf(doneItems(s), func(i chatkit.Item) string { return i.ID })...)
 	}
 	require.Len(t, want, 4, "two turns stream four done items")
 	wantTexts := []string{m1, s1.Text, m2, s2.Text}
@@ -288,8 +288,8 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 	t.Run("case=asc-oldest-first", func(t *testing.T) {
 		p, err := a.ChatKit.ListItems(c, s1.ThreadID, 0, "asc", "")
 		require.NoError(t, err)
-		assert.Equal(t, want, apiIDs(p.Data, func(i chatkit.Item) string { return i.ID }))
-		assert.Equal(t, wantTexts, apiIDs(p.Data, chatkit.Item.Text), "the texts as sent and streamed")
+		assert.Equal(t, want, idsOf(p.Data, func(i chatkit.Item) string { return i.ID }))
+		assert.Equal(t, wantTexts, idsOf(p.Data, chatkit.Item.Text), "the texts as sent and streamed")
 		assert.False(t, p.HasMore)
 	})
 	t.Run("case=default-newest-first", func(t *testing.T) {
@@ -297,7 +297,7 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 		require.NoError(t, err)
 		rev := slices.Clone(want)
 		slices.Reverse(rev)
-		assert.Equal(t, rev, apiIDs(p.Data, func(i chatkit.Item) string { return i.ID }), "items.list defaults to desc")
+		assert.Equal(t, rev, idsOf(p.Data, func(i chatkit.Item) string { return i.ID }), "items.list defaults to desc")
 	})
 	t.Run("case=one-per-page", func(t *testing.T) {
 		var got []string
@@ -305,14 +305,14 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 		for page := 1; page <= 10; page++ {
 			p, err := a.ChatKit.ListItems(c, s1.ThreadID, 1, "asc", after)
 			require.NoError(t, err, "page %d", page)
-			got = append(got, apiIDs(p.Data, func(i chatkit.Item) string { return i.ID })...)
+			got = append(got, idsOf(p.Data, func(i chatkit.Item) string { return i.ID })...)
 			if !p.HasMore {
 				break
 			}
 			require.NotEmpty(t, p.After, "has_more without an after cursor")
 			after = p.After
 		}
-		apiRequireNoDuplicates(t, got, "items.list")
+		requireNoDuplicates(t, got, "items.list")
 		assert.Equal(t, want, got, "paging one by one returns every item once, in order")
 	})
 }
@@ -323,8 +323,8 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a := h.NewActor(t, "rename")
-	s := apiNewThread(h, a.ChatKit, "a thread to rename")
-	title := "Renamed ✅ " + apiMarker("title")
+	s := newThread(h, a.ChatKit, "a thread to rename")
+	title := "Renamed ✅ " + marker("title")
 	th, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
 	require.NoError(t, err, "threads.update of the caller's thread")
 
@@ -353,12 +353,12 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a := h.NewActor(t, "delete")
-	keep := apiNewThread(h, a.ChatKit, data.AddTask("a thread to keep"))
-	gone := apiNewThread(h, a.ChatKit, data.AddTask("a thread to delete"))
+	keep := newThread(h, a.ChatKit, data.AddTask("a thread to keep"))
+	gone := newThread(h, a.ChatKit, data.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
 
-	deleted := apiUnseen{what: "a deleted thread", leaks: []string{"a thread to delete"}, notFound: h.Target.App.NotFound}
-	reqs := apiThreadRequests(gone.ThreadID)
+	deleted := unseenThread{what: "a deleted thread", leaks: []string{"a thread to delete"}, notFound: h.Target.App.NotFound}
+	reqs := threadRequests(gone.ThreadID)
 	for _, tc := range []struct {
 		name string
 		req  chatkit.Request
@@ -382,7 +382,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	t.Run("case=not-listed", func(t *testing.T) {
 		p, err := a.ChatKit.ListThreads(c, 20, "desc", "")
 		require.NoError(t, err)
-		assert.Equal(t, []string{keep.ThreadID}, apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID }),
+		assert.Equal(t, []string{keep.ThreadID}, idsOf(p.Data, func(th chatkit.Thread) string { return th.ID }),
 			"only the other thread is left")
 	})
 }
@@ -402,7 +402,7 @@ func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 		sent[i] = data.AddTask(fmt.Sprintf("history item %03d", i+1))
 	}
 	fill := time.Now()
-	th := apiNewThread(h, a.ChatKit, sent[0])
+	th := newThread(h, a.ChatKit, sent[0])
 	for _, m := range sent[1:] {
 		s, err := a.ChatKit.AddUserMessage(c, th.ThreadID, m)
 		require.NoError(t, err, "add %q", m)
@@ -429,33 +429,33 @@ func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 		len(items), requests, took.Round(time.Millisecond))
 
 	require.Len(t, items, 2*turns, "the whole history: every message and reply")
-	apiRequireNoDuplicates(t, apiIDs(items, func(i chatkit.Item) string { return i.ID }), "history")
+	requireNoDuplicates(t, idsOf(items, func(i chatkit.Item) string { return i.ID }), "history")
 	for i, m := range sent {
 		assert.Equal(t, m, items[2*i].Text(), "message %d of the history, oldest first", 2*i+1)
 		assert.Equal(t, chatkit.ItemAssistantMessage, items[2*i+1].Type, "message %d is the reply", 2*i+2)
 	}
-	assert.Less(t, took, apiHistoryBudget, "loading a 100-message history took %s (budget %s)", took, apiHistoryBudget)
+	assert.Less(t, took, historyBudget, "loading a 100-message history took %s (budget %s)", took, historyBudget)
 }
 
-// apiTask is one task row of a user; Completed is nil when the target offers no way to read it.
-type apiTask struct {
+// taskRow is one task row of a user; Completed is nil when the target offers no way to read it.
+type taskRow struct {
 	Title     string
 	Completed *bool
 }
 
-// apiTasks reads the user's tasks: titles through the target's tasks_for_user probe; completion
+// taskRows reads the user's tasks: titles through the target's tasks_for_user probe; completion
 // from a completed/done column of that probe, else from a tasks(user_id, title, completed) table
 // when the schema has one (the reference app's contract).
-func apiTasks(h *fixtures.T, userID string) []apiTask {
+func taskRows(h *fixtures.T, userID string) []taskRow {
 	t := h.T
 	t.Helper()
 	q, ok := h.Target.App.Probes["tasks_for_user"]
 	require.True(t, ok, "target %s has no app.probes.tasks_for_user query", h.Target.File)
 	rows, err := h.DB.QueryStrings(h.Ctx, q, userID)
 	require.NoError(t, err)
-	var out []apiTask
+	var out []taskRow
 	for _, r := range rows {
-		var tk apiTask
+		var tk taskRow
 		for k, v := range r {
 			switch strings.ToLower(k) {
 			case "completed", "done":
@@ -489,8 +489,8 @@ func apiTasks(h *fixtures.T, userID string) []apiTask {
 	return out
 }
 
-func apiTaskTitles(ts []apiTask) []string {
-	return apiIDs(ts, func(tk apiTask) string { return tk.Title })
+func taskTitles(ts []taskRow) []string {
+	return idsOf(ts, func(tk taskRow) string { return tk.Title })
 }
 
 // TestChatKit_TaskCommandsChangeOnlyThatUsersTasks drives the assistant's task commands ("add task",
@@ -501,8 +501,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	h.Needs(targets.FeatureTasks)
 	c := h.Ctx
 	x, y := h.NewActor(t, "tasks-x"), h.NewActor(t, "tasks-y")
-	yTitle, alpha, beta := apiMarker("y-task"), apiMarker("alpha"), apiMarker("beta")
-	apiNewThread(h, y.ChatKit, data.AddTask(yTitle))
+	yTitle, alpha, beta := marker("y-task"), marker("alpha"), marker("beta")
+	newThread(h, y.ChatKit, data.AddTask(yTitle))
 	require.Equal(t, []string{yTitle}, h.Tasks(t, y.User.ID), "the other user's task row")
 
 	var thread string
@@ -540,8 +540,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	t.Run("case=complete-task-1", func(t *testing.T) {
 		reply := say(t, "complete task 1")
 		assert.Contains(t, reply, alpha, "the assistant names the completed task")
-		tasks := apiTasks(h, x.User.ID)
-		require.Equal(t, []string{alpha, beta}, apiTaskTitles(tasks), "completing keeps the rows")
+		tasks := taskRows(h, x.User.ID)
+		require.Equal(t, []string{alpha, beta}, taskTitles(tasks), "completing keeps the rows")
 		if tasks[0].Completed == nil {
 			t.Skipf("target %s offers no way to read a task's completion (add a completed column to app.probes.tasks_for_user)", h.Target.File)
 		}
@@ -549,8 +549,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 		assert.False(t, *tasks[1].Completed, "task 2 (%s) is untouched", beta)
 	})
 	t.Run("case=other-user-untouched", func(t *testing.T) {
-		tasks := apiTasks(h, y.User.ID)
-		require.Equal(t, []string{yTitle}, apiTaskTitles(tasks), "the other user's tasks did not change")
+		tasks := taskRows(h, y.User.ID)
+		require.Equal(t, []string{yTitle}, taskTitles(tasks), "the other user's tasks did not change")
 		if tasks[0].Completed != nil {
 			assert.False(t, *tasks[0].Completed, "another user's \"complete task 1\" must not complete this user's task 1")
 		}
@@ -559,7 +559,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 
 // TestChatKit_RequestsWithoutAValidTokenAreRefused sends a JSON and a streaming request with no
 // token, a malformed one, a token whose sub was changed, one signed by another key, an unsigned
-// alg "none" token and (hs256) an expired one: 401 with WWW-Authenticate: Bearer, before any
+// alg "none" token and, in a mode that signs with the shared secret, an expired one: 401 with WWW-Authenticate: Bearer, before any
 // stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	h := fixtures.Test(t)
@@ -595,7 +595,7 @@ func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	if h.Target.Mode.SharedSecret() { // only the shared secret lets the harness sign an expired token
 		expired := maps.Clone(claims)
 		expired["iat"], expired["exp"] = time.Now().Add(-90*time.Minute).Unix(), time.Now().Add(-time.Hour).Unix()
-		tok, err := jwtforge.MintHS256(h.Secret, expired, nil)
+		tok, err := jwtforge.Sign(jwtforge.SecretKey(h.Secret, "shared secret"), expired, nil)
 		require.NoError(t, err)
 		cases = append(cases, struct{ name, auth string }{"case=expired", "Bearer " + tok.Value()})
 	}
@@ -650,10 +650,10 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 		assert.True(t, resp.StatusCode >= 200 && resp.StatusCode < 300, "the preflight from the app is answered 2xx, got %d", resp.StatusCode)
 		assert.Contains(t, []string{appOrigin, "*"}, resp.Header.Get("Access-Control-Allow-Origin"), "the app's origin is allowed")
 		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
-		assert.True(t, allowed == "*" || slices.Contains(apiSplitList(allowed), "authorization"),
+		assert.True(t, allowed == "*" || slices.Contains(splitList(allowed), "authorization"),
 			"the browser may only send the token if Access-Control-Allow-Headers lists Authorization, got %q", allowed)
 		methods := strings.ToUpper(resp.Header.Get("Access-Control-Allow-Methods"))
-		assert.True(t, methods == "*" || slices.Contains(apiSplitList(methods), "POST"), "POST is allowed, got %q", methods)
+		assert.True(t, methods == "*" || slices.Contains(splitList(methods), "POST"), "POST is allowed, got %q", methods)
 	})
 	t.Run("case=foreign-origin-not-allowed", func(t *testing.T) {
 		fixtures.Test(t)
@@ -664,8 +664,8 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 	})
 }
 
-// apiSplitList splits a comma-separated header value into trimmed elements.
-func apiSplitList(v string) []string {
+// splitList splits a comma-separated header value into trimmed elements.
+func splitList(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -22,9 +22,9 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/httperr"
 )
 
-// apiRequireHTTPError asserts that err is an HTTP answer with this status and, when code is not
+// requireHTTPError asserts that err is an HTTP answer with this status and, when code is not
 // empty, this machine-readable error code.
-func apiRequireHTTPError(t *testing.T, err error, status int, code, what string) *httperr.Error {
+func requireHTTPError(t *testing.T, err error, status int, code, what string) *httperr.Error {
 	t.Helper()
 	require.Error(t, err, "%s: want HTTP %d %s, got a success", what, status, code)
 	he := httperr.As(err)
@@ -36,9 +36,9 @@ func apiRequireHTTPError(t *testing.T, err error, status int, code, what string)
 	return he
 }
 
-// apiSessionCookie returns the client's session cookie (Better Auth names it
+// sessionCookie returns the client's session cookie (Better Auth names it
 // "<prefix>.session_token", with a __Secure- prefix on https).
-func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
+func sessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 	for _, ck := range c.Cookies() {
 		if strings.HasSuffix(ck.Name, "session_token") && !ck.Value.IsZero() {
 			return ck, true
@@ -47,19 +47,19 @@ func apiSessionCookie(c *betterauth.Client) (betterauth.Cookie, bool) {
 	return betterauth.Cookie{}, false
 }
 
-// apiVerifyToken verifies tok the way the target's backend must, as its token mode says (the shared
+// verifyToken verifies tok the way the target's backend must, as its token mode says (the shared
 // secret, or the JWKS fetched through c with the target's issuer and audience). It requires exp.
-func apiVerifyToken(h *fixtures.T, c *betterauth.Client, tok secret.Secret) (map[string]any, error) {
+func verifyToken(h *fixtures.T, c *betterauth.Client, tok secret.Secret) (map[string]any, error) {
 	t := h.T
 	t.Helper()
 	return h.Target.Mode.Verify(h.Ctx, h.TokenEnv(c), tok.Value())
 }
 
-// apiMissingThreadID returns an id of the shape of like (an id the server issued) that names no thread.
-func apiMissingThreadID(like string) string { return chatkit.MissingID(like) }
+// missingThreadID returns an id of the shape of like (an id the server issued) that names no thread.
+func missingThreadID(like string) string { return chatkit.MissingID(like) }
 
-// apiPercentile returns the p-th percentile (0 < p <= 100, nearest rank) of ds.
-func apiPercentile(ds []time.Duration, p float64) time.Duration {
+// percentile returns the p-th percentile (0 < p <= 100, nearest rank) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
@@ -69,8 +69,8 @@ func apiPercentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(max(rank, 0), len(s)-1)]
 }
 
-// apiItemTexts returns "<type>:<text>" for each item, for messages.
-func apiItemTexts(items []chatkit.Item) []string {
+// itemTexts returns "<type>:<text>" for each item, for messages.
+func itemTexts(items []chatkit.Item) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		txt := it.Text()
@@ -82,8 +82,8 @@ func apiItemTexts(items []chatkit.Item) []string {
 	return out
 }
 
-// apiIDs returns the ids of items.
-func apiIDs[T any](list []T, id func(T) string) []string {
+// idsOf returns the ids of items.
+func idsOf[T any](list []T, id func(T) string) []string {
 	out := make([]string, len(list))
 	for i, v := range list {
 		out[i] = id(v)
@@ -91,8 +91,8 @@ func apiIDs[T any](list []T, id func(T) string) []string {
 	return out
 }
 
-// apiRequireNoDuplicates fails when ids holds a value twice.
-func apiRequireNoDuplicates(t *testing.T, ids []string, what string) {
+// requireNoDuplicates fails when ids holds a value twice.
+func requireNoDuplicates(t *testing.T, ids []string, what string) {
 	t.Helper()
 	seen := map[string]int{}
 	for i, id := range ids {
@@ -103,8 +103,8 @@ func apiRequireNoDuplicates(t *testing.T, ids []string, what string) {
 	}
 }
 
-// apiFailureKind classifies an error of a load-test step for the report.
-func apiFailureKind(err error) string {
+// failureKind classifies an error of a load-test step for the report.
+func failureKind(err error) string {
 	switch {
 	case err == nil:
 		return ""
@@ -121,9 +121,9 @@ func apiFailureKind(err error) string {
 	}
 }
 
-// apiAuthClient is h.AuthClient (its own client address) with extra headers on every request
+// authClient is h.AuthClient (its own client address) with extra headers on every request
 // and, when tr is not nil, a transport of its own.
-func apiAuthClient(h *fixtures.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
+func authClient(h *fixtures.T, header http.Header, tr http.RoundTripper) *betterauth.Client {
 	t := h.T
 	t.Helper()
 	opts := h.AuthOptions()

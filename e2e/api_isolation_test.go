@@ -23,8 +23,8 @@ import (
 	"github.com/authflow-e2e/authflow/targets"
 )
 
-// apiThreadRequests are the ChatKit request types that name a thread, with their params.
-func apiThreadRequests(threadID string) []chatkit.Request {
+// threadRequests are the ChatKit request types that name a thread, with their params.
+func threadRequests(threadID string) []chatkit.Request {
 	return []chatkit.Request{
 		{Type: chatkit.TypeThreadsGetByID, Params: map[string]any{"thread_id": threadID}},
 		{Type: chatkit.TypeItemsList, Params: map[string]any{"thread_id": threadID}},
@@ -42,19 +42,19 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
-	secret := apiMarker("a-private")
-	s := apiNewThread(h, a.ChatKit, "my private note "+secret)
-	title := "A's title " + apiMarker("a-title")
+	secret := marker("a-private")
+	s := newThread(h, a.ChatKit, "my private note "+secret)
+	title := "A's title " + marker("a-title")
 	_, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
 	require.NoError(t, err)
 	id := s.ThreadID
 
-	unseen := apiUnseen{what: "user A's thread", who: "user B", leaks: []string{secret, title}, notFound: h.Target.App.NotFound}
+	unseen := unseenThread{what: "user A's thread", who: "user B", leaks: []string{secret, title}, notFound: h.Target.App.NotFound}
 	send := func(t *testing.T, r chatkit.Request) {
 		resp, err := b.ChatKit.Send(c, r, nil)
 		unseen.requireJSON(t, r.Type, resp, err)
 	}
-	reqs := apiThreadRequests(id)
+	reqs := threadRequests(id)
 	t.Run("case=get_by_id", func(t *testing.T) { send(t, reqs[0]) })
 	t.Run("case=items.list", func(t *testing.T) { send(t, reqs[1]) })
 	t.Run("case=add_user_message", func(t *testing.T) {
@@ -64,14 +64,14 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	t.Run("case=update", func(t *testing.T) { send(t, reqs[3]) })
 	t.Run("case=delete", func(t *testing.T) { send(t, reqs[4]) })
 	t.Run("case=list", func(t *testing.T) {
-		ids := apiWalkThreads(h, b.ChatKit, 100, "desc")
+		ids := walkThreads(h, b.ChatKit, 100, "desc")
 		assert.NotContains(t, ids, id, "user B's threads.list shows user A's thread")
 	})
 	t.Run("case=a-thread-unchanged", func(t *testing.T) {
 		th, err := a.ChatKit.GetThread(c, id)
 		require.NoError(t, err, "user A's thread must survive B's attempts (delete included)")
 		assert.Equal(t, title, th.Title, "B's rename must not change A's title")
-		assert.Len(t, th.Items.Data, 2, "B's message must not land in A's thread: %v", apiItemTexts(th.Items.Data))
+		assert.Len(t, th.Items.Data, 2, "B's message must not land in A's thread: %v", itemTexts(th.Items.Data))
 	})
 }
 
@@ -81,13 +81,13 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 	h := fixtures.Test(t)
 	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
-	foreign := apiNewThread(h, a.ChatKit, "a thread B must not detect "+apiMarker("alike")).ThreadID
-	missing := apiMissingThreadID(foreign)
+	foreign := newThread(h, a.ChatKit, "a thread B must not detect "+marker("alike")).ThreadID
+	missing := missingThreadID(foreign)
 	mask := func(body []byte, id string) string { return strings.ReplaceAll(string(body), id, "<thread id>") }
 
-	missingThread := apiUnseen{what: "a missing thread", who: "user B", notFound: h.Target.App.NotFound}
-	for i, fr := range apiThreadRequests(foreign) {
-		mr := apiThreadRequests(missing)[i]
+	missingThread := unseenThread{what: "a missing thread", who: "user B", notFound: h.Target.App.NotFound}
+	for i, fr := range threadRequests(foreign) {
+		mr := threadRequests(missing)[i]
 		t.Run("case="+fr.Type, func(t *testing.T) {
 			h := fixtures.Test(t)
 			if chatkit.IsStreaming(fr.Type) {
@@ -97,7 +97,7 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 				got, want := chatkit.ClassifyRefusal(gs, gerr), chatkit.ClassifyRefusal(ms, merr)
 				assert.Equal(t, want.Kind, got.Kind, "%s: a foreign thread must be answered like a missing one (%s vs %s)", fr.Type, got, want)
 				assert.Equal(t, want.Status, got.Status, "%s: a foreign thread must answer the status of a missing one (%s vs %s)", fr.Type, got, want)
-				assert.Equal(t, mask([]byte(apiErrBody(merr)), missing), mask([]byte(apiErrBody(gerr)), foreign),
+				assert.Equal(t, mask([]byte(errBody(merr)), missing), mask([]byte(errBody(gerr)), foreign),
 					"%s: a foreign thread must answer the body of a missing one", fr.Type)
 				return
 			}
@@ -115,8 +115,8 @@ func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 	}
 }
 
-// apiErrBody is the body excerpt of an HTTP error ("" for other errors and nil).
-func apiErrBody(err error) string {
+// errBody is the body excerpt of an HTTP error ("" for other errors and nil).
+func errBody(err error) string {
 	if he := httperr.As(err); he != nil {
 		return he.Body
 	}
@@ -130,10 +130,10 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	h.Needs(targets.FeatureTasks)
 	c := h.Ctx
 	a, b := h.NewActor(t, "iso-tasks-a"), h.NewActor(t, "iso-tasks-b")
-	aTitle, bTitle := apiMarker("a-task"), apiMarker("b-task")
-	apiNewThread(h, a.ChatKit, data.AddTask(aTitle))
+	aTitle, bTitle := marker("a-task"), marker("b-task")
+	newThread(h, a.ChatKit, data.AddTask(aTitle))
 	require.Equal(t, []string{aTitle}, h.Tasks(t, a.User.ID))
-	bThread := apiNewThread(h, b.ChatKit, data.MsgListTasks)
+	bThread := newThread(h, b.ChatKit, data.MsgListTasks)
 
 	t.Run("case=list-tasks", func(t *testing.T) {
 		assert.NotContains(t, bThread.Text, aTitle, "user B's task list shows user A's task")
@@ -142,8 +142,8 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 		s, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, "complete task 1")
 		require.NoError(t, err)
 		assert.NotContains(t, s.Text, aTitle, "user B's reply names user A's task")
-		tasks := apiTasks(h, a.User.ID)
-		require.Equal(t, []string{aTitle}, apiTaskTitles(tasks))
+		tasks := taskRows(h, a.User.ID)
+		require.Equal(t, []string{aTitle}, taskTitles(tasks))
 		if tasks[0].Completed != nil {
 			assert.False(t, *tasks[0].Completed, "user B completed user A's task 1")
 		}
@@ -161,7 +161,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	h := fixtures.Test(t)
 	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
-	id := apiNewThread(h, a.ChatKit, "a thread for the forged-sub test").ThreadID
+	id := newThread(h, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := jwtforge.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
 	require.NoError(t, err)
 	ck := h.ChatKit(forged)
@@ -179,12 +179,12 @@ func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	}
 }
 
-// apiIdentityHeaders are request headers through which apps and proxies pass a user id; a backend
+// identityHeaders are request headers through which apps and proxies pass a user id; a backend
 // must take the user from the token's sub alone, whatever else the request says.
-var apiIdentityHeaders = []string{"X-User-Id", "X-Auth-User-Id", "X-Authenticated-Userid", "X-Forwarded-User", "X-Remote-User", "X-User"}
+var identityHeaders = []string{"X-User-Id", "X-Auth-User-Id", "X-Authenticated-Userid", "X-Forwarded-User", "X-Remote-User", "X-User"}
 
-// apiIdentityMetadataKeys are ChatKit request metadata keys that could carry a user id.
-var apiIdentityMetadataKeys = []string{"user_id", "userId", "user", "sub", "owner"}
+// identityMetadataKeys are ChatKit request metadata keys that could carry a user id.
+var identityMetadataKeys = []string{"user_id", "userId", "user", "sub", "owner"}
 
 // TestIsolation_IdentityComesOnlyFromTheTokensSub has user B send requests with his own valid token
 // that also name user A, in every identity header and metadata key a backend could read: B must get
@@ -194,8 +194,8 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a, b := h.NewActor(t, "sub-only-a"), h.NewActor(t, "sub-only-b")
-	title := apiMarker("a-title")
-	aThread := apiNewThread(h, a.ChatKit, "a thread B must not reach").ThreadID
+	title := marker("a-title")
+	aThread := newThread(h, a.ChatKit, "a thread B must not reach").ThreadID
 	_, err := a.ChatKit.UpdateThread(c, aThread, title)
 	require.NoError(t, err)
 
@@ -205,10 +205,10 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 		metadata map[string]any
 	}
 	var variants []variant
-	for _, h := range apiIdentityHeaders {
+	for _, h := range identityHeaders {
 		variants = append(variants, variant{name: "header=" + h, header: http.Header{h: {a.User.ID}}})
 	}
-	for _, k := range apiIdentityMetadataKeys {
+	for _, k := range identityMetadataKeys {
 		variants = append(variants, variant{name: "metadata=" + k, metadata: map[string]any{k: a.User.ID}})
 	}
 	for _, v := range variants {
@@ -217,7 +217,7 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 			var page chatkit.Page[chatkit.Thread]
 			err := ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsList, Params: map[string]any{"limit": 50}, Metadata: v.metadata}, &page)
 			require.NoError(t, err, "threads.list with B's token")
-			assert.NotContains(t, apiIDs(page.Data, func(th chatkit.Thread) string { return th.ID }), aThread,
+			assert.NotContains(t, idsOf(page.Data, func(th chatkit.Thread) string { return th.ID }), aThread,
 				"B's token with %s naming A listed A's thread: the backend takes the user from the request, not only from the token's sub", v.name)
 			var th chatkit.Thread
 			err = ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsGetByID, Params: map[string]any{"thread_id": aThread}, Metadata: v.metadata}, &th)
@@ -238,8 +238,8 @@ func TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads(t *testing
 	h := fixtures.Test(t)
 	c := h.Ctx
 	a, b := h.NewActor(t, "one-conn-a"), h.NewActor(t, "one-conn-b")
-	aThread := apiNewThread(h, a.ChatKit, "A's thread on a shared connection").ThreadID
-	bThread := apiNewThread(h, b.ChatKit, "B's thread on a shared connection").ThreadID
+	aThread := newThread(h, a.ChatKit, "A's thread on a shared connection").ThreadID
+	bThread := newThread(h, b.ChatKit, "B's thread on a shared connection").ThreadID
 
 	tr := betterauth.NewTransport()
 	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 1, 1
@@ -258,7 +258,7 @@ func TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads(t *testing
 	}{{a, aThread, bThread}, {b, bThread, aThread}, {a, aThread, bThread}, {b, bThread, aThread}} {
 		p, err := on(step.who).ListThreads(traced, 50, "desc", "")
 		require.NoError(t, err, "request %d (%s)", i+1, step.who.Role)
-		ids := apiIDs(p.Data, func(th chatkit.Thread) string { return th.ID })
+		ids := idsOf(p.Data, func(th chatkit.Thread) string { return th.ID })
 		assert.Contains(t, ids, step.own, "request %d: %s's own thread is listed", i+1, step.who.Role)
 		assert.NotContains(t, ids, step.other,
 			"request %d: %s was served the other user's threads on a reused keep-alive connection: the backend caches the identity per connection", i+1, step.who.Role)

@@ -23,33 +23,33 @@ import (
 )
 
 const (
-	apiLoadUsers = 50
-	// apiLoadChatP95 is the spec's bound on the chat reply (whole stream, to the assistant's done).
-	apiLoadChatP95 = 5 * time.Second
+	loadUsers = 50
+	// loadChatP95 is the spec's bound on the chat reply (whole stream, to the assistant's done).
+	loadChatP95 = 5 * time.Second
 )
 
-// apiLoadBudget bounds the whole load run: 50 scrypt sign-ups on a loaded 2-core machine take a few
+// loadBudget bounds the whole load run: 50 scrypt sign-ups on a loaded 2-core machine take a few
 // seconds, each reply well under one; anything near this bound is a hang, not slowness.
-var apiLoadBudget = containers.Scaled(2 * time.Minute)
+var loadBudget = containers.Scaled(2 * time.Minute)
 
-// apiLoadStep is one measured step of one virtual user.
-type apiLoadStep struct {
+// loadStep is one measured step of one virtual user.
+type loadStep struct {
 	took time.Duration
 	err  error
 }
 
-// apiLoadVU is what one virtual user did.
-type apiLoadVU struct {
+// loadVU is what one virtual user did.
+type loadVU struct {
 	persona             data.Persona
 	userID              string
-	signUp, token, chat apiLoadStep
+	signUp, token, chat loadStep
 	reply               string
 	threadID            string
 }
 
-// apiRunVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
+// runVU signs a fresh persona up, fetches a token and sends one ChatKit message, timing each step.
 // It stops at the first failed step.
-func apiRunVU(h *fixtures.T, v *apiLoadVU, start <-chan struct{}) {
+func runVU(h *fixtures.T, v *loadVU, start <-chan struct{}) {
 	c := h.Ctx
 	tr := betterauth.NewTransport() // a user of its own: its own connections, as a browser has
 	defer tr.CloseIdleConnections()
@@ -57,7 +57,7 @@ func apiRunVU(h *fixtures.T, v *apiLoadVU, start <-chan struct{}) {
 	opts.Transport = tr
 	// Each request is bounded by the run's context: under 50 concurrent scrypt hashes on a small
 	// machine a sign-up may queue far longer than fixtures.RequestTimeout; the report shows it.
-	opts.Timeout = apiLoadBudget
+	opts.Timeout = loadBudget
 	cl, err := betterauth.New(opts)
 	<-start
 	if err != nil {
@@ -66,23 +66,23 @@ func apiRunVU(h *fixtures.T, v *apiLoadVU, start <-chan struct{}) {
 	}
 	t0 := time.Now()
 	u, err := cl.SignUpAs(c, v.persona)
-	v.signUp = apiLoadStep{time.Since(t0), err}
+	v.signUp = loadStep{time.Since(t0), err}
 	if err != nil {
 		return
 	}
 	v.userID = u.ID
 	t0 = time.Now()
 	tok, _, err := cl.Token(c)
-	v.token = apiLoadStep{time.Since(t0), err}
+	v.token = loadStep{time.Since(t0), err}
 	if err != nil {
 		return
 	}
 	ck := h.ChatKit(tok)
 	ck.Header = h.ClientAddrHeader(v.persona.ClientAddr)
-	ck.HTTPClient = &http.Client{Transport: tr, Timeout: apiLoadBudget}
+	ck.HTTPClient = &http.Client{Transport: tr, Timeout: loadBudget}
 	t0 = time.Now()
 	s, err := ck.CreateThread(c, data.MsgGreeting)
-	v.chat = apiLoadStep{time.Since(t0), err}
+	v.chat = loadStep{time.Since(t0), err}
 	if err == nil && !s.AssistantDone {
 		v.chat.err = fmt.Errorf("the stream ended without the assistant's reply (events %v)", s.Types())
 	}
@@ -91,9 +91,9 @@ func apiRunVU(h *fixtures.T, v *apiLoadVU, start <-chan struct{}) {
 	}
 }
 
-// apiLoadReport summarises one step over all virtual users that reached it: its timings and its
+// loadReport summarises one step over all virtual users that reached it: its timings and its
 // failures grouped by kind.
-func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLoadVU) apiLoadStep) (p95 time.Duration, failures []string) {
+func loadReport(t *testing.T, name string, vus []*loadVU, step func(*loadVU) loadStep) (p95 time.Duration, failures []string) {
 	t.Helper()
 	var ok []time.Duration
 	kinds := map[string]int{}
@@ -106,7 +106,7 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 		}
 		reached++
 		if s.err != nil {
-			k := apiFailureKind(s.err)
+			k := failureKind(s.err)
 			kinds[k]++
 			if example[k] == "" {
 				example[k] = s.err.Error()
@@ -115,9 +115,9 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 		}
 		ok = append(ok, s.took)
 	}
-	p95 = apiPercentile(ok, 95)
+	p95 = percentile(ok, 95)
 	t.Logf("%-8s %2d/%2d ok  p50 %6s  p95 %6s  max %6s", name, len(ok), reached,
-		apiPercentile(ok, 50).Round(time.Millisecond), p95.Round(time.Millisecond), apiPercentile(ok, 100).Round(time.Millisecond))
+		percentile(ok, 50).Round(time.Millisecond), p95.Round(time.Millisecond), percentile(ok, 100).Round(time.Millisecond))
 	keys := make([]string, 0, len(kinds))
 	for k := range kinds {
 		keys = append(keys, k)
@@ -133,43 +133,43 @@ func apiLoadReport(t *testing.T, name string, vus []*apiLoadVU, step func(*apiLo
 // client address (app.client_ip_header) so a per-IP rate limiter sees 50 clients. Not parallel: the figures are the
 // stack's alone, not shared with the other suites.
 func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
-	h := fixtures.Test(t, fixtures.Serial(), fixtures.Within(apiLoadBudget))
+	h := fixtures.Test(t, fixtures.Serial(), fixtures.Within(loadBudget))
 	c := h.Ctx
-	vus := make([]*apiLoadVU, apiLoadUsers)
+	vus := make([]*loadVU, loadUsers)
 	for i := range vus {
-		vus[i] = &apiLoadVU{persona: data.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
+		vus[i] = &loadVU{persona: data.NewPersona("load", fmt.Sprintf("Load User %d", i+1))}
 	}
 	if hdr := h.Target.App.ClientIPHeader; hdr != "" {
 		t.Logf("%d virtual users at once; each sends its own client address in %s (%s ... %s) on every auth request, "+
-			"so a per-IP rate limit counts them as %d clients", apiLoadUsers, hdr, vus[0].persona.ClientAddr,
-			vus[apiLoadUsers-1].persona.ClientAddr, apiLoadUsers)
+			"so a per-IP rate limit counts them as %d clients", loadUsers, hdr, vus[0].persona.ClientAddr,
+			vus[loadUsers-1].persona.ClientAddr, loadUsers)
 	} else {
-		t.Logf("%d virtual users at once; the target sets app.client_ip_header: none, so they send no client address", apiLoadUsers)
+		t.Logf("%d virtual users at once; the target sets app.client_ip_header: none, so they send no client address", loadUsers)
 	}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range vus {
-		wg.Go(func() { apiRunVU(h, vus[i], start) })
+		wg.Go(func() { runVU(h, vus[i], start) })
 	}
 	began := time.Now()
 	close(start)
 	wg.Wait()
 	wall := time.Since(began)
-	t.Logf("all %d virtual users done in %s (budget %s)", apiLoadUsers, wall.Round(time.Millisecond), apiLoadBudget)
-	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", apiLoadBudget, apiLoadUsers, h.ServiceLogs(20))
+	t.Logf("all %d virtual users done in %s (budget %s)", loadUsers, wall.Round(time.Millisecond), loadBudget)
+	require.NoError(t, c.Err(), "the load run hit its %s bound: the stack hangs under %d users\n%s", loadBudget, loadUsers, h.ServiceLogs(20))
 
 	var failures []string
 	for _, st := range []struct {
 		name string
-		step func(*apiLoadVU) apiLoadStep
+		step func(*loadVU) loadStep
 	}{
-		{"sign-up", func(v *apiLoadVU) apiLoadStep { return v.signUp }},
-		{"token", func(v *apiLoadVU) apiLoadStep { return v.token }},
+		{"sign-up", func(v *loadVU) loadStep { return v.signUp }},
+		{"token", func(v *loadVU) loadStep { return v.token }},
 	} {
-		_, f := apiLoadReport(t, st.name, vus, st.step)
+		_, f := loadReport(t, st.name, vus, st.step)
 		failures = append(failures, f...)
 	}
-	chatP95, f := apiLoadReport(t, "chat", vus, func(v *apiLoadVU) apiLoadStep { return v.chat })
+	chatP95, f := loadReport(t, "chat", vus, func(v *loadVU) loadStep { return v.chat })
 	failures = append(failures, f...)
 
 	rateLimited := false
@@ -185,8 +185,8 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 	require.Empty(t, failures, "every request of every virtual user must succeed:\n%s%s\n%s",
 		strings.Join(failures, "\n"), hint, h.ServiceLogs(20))
 
-	assert.Less(t, chatP95, apiLoadChatP95, "the chat reply's p95 is %s with %d concurrent users (spec: under %s)",
-		chatP95.Round(time.Millisecond), apiLoadUsers, apiLoadChatP95)
+	assert.Less(t, chatP95, loadChatP95, "the chat reply's p95 is %s with %d concurrent users (spec: under %s)",
+		chatP95.Round(time.Millisecond), loadUsers, loadChatP95)
 	ids := map[string]bool{}
 	threads := map[string]bool{}
 	for i, v := range vus {
@@ -194,8 +194,8 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 		threads[v.threadID] = true
 		assert.NotEmpty(t, v.reply, "virtual user %d got an empty reply", i+1)
 	}
-	assert.Len(t, ids, apiLoadUsers, "%d distinct users signed up", apiLoadUsers)
-	assert.Len(t, threads, apiLoadUsers, "each virtual user got a thread of its own")
+	assert.Len(t, ids, loadUsers, "%d distinct users signed up", loadUsers)
+	assert.Len(t, threads, loadUsers, "each virtual user got a thread of its own")
 	recorded := 0
 	for i, v := range vus {
 		n, err := h.DB.CountUsersByEmail(h.Ctx, v.persona.Email)
@@ -205,5 +205,5 @@ func TestLoad_FiftyUsersSignUpAndChatConcurrently(t *testing.T) {
 			recorded++
 		}
 	}
-	t.Logf("the app recorded the virtual user's own client address as the session's IP for %d/%d users", recorded, apiLoadUsers)
+	t.Logf("the app recorded the virtual user's own client address as the session's IP for %d/%d users", recorded, loadUsers)
 }

@@ -73,7 +73,7 @@ func TestSchema_UserEmailIsUnique(t *testing.T) {
 // its schema check (unlike a plain health route).
 func TestSchema_AuthOkRouteAnswers200(t *testing.T) {
 	h := fixtures.Test(t)
-	cl := apiAuthClient(h, nil, nil)
+	cl := authClient(h, nil, nil)
 	resp, err := cl.Do(h.Ctx, http.MethodGet, cl.AuthURL("/ok"), nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.Status, "GET %s/ok: %s\n%s", h.Target.App.AuthBasePath, resp, h.ServiceLogs(10))

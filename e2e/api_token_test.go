@@ -1,8 +1,8 @@
 package e2e
 
 // API-level suite of the token route: a JWT for the signed-in user, refused without a session,
-// with the right claims and lifetime, signed with the mode's key (the shared secret in hs256, a
-// published JWKS key in jwks), and a JWKS that stays stable while tokens are issued.
+// with the right claims and lifetime, signed with the mode's key (the shared secret, or a published JWKS
+// key: internal/tokenmode), and a JWKS that stays stable while tokens are issued.
 
 import (
 	"encoding/json"
@@ -47,7 +47,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.Shared(t, data.RoleUserA)
-	real, ok := apiSessionCookie(a.Auth)
+	real, ok := sessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
 	for _, tc := range []struct{ name, cookie string }{
 		{"case=no-cookie", ""},
@@ -55,7 +55,7 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := fixtures.Test(t)
-			cl := apiAuthClient(h, nil, nil)
+			cl := authClient(h, nil, nil)
 			var opts []betterauth.RequestOption
 			if tc.cookie != "" {
 				opts = append(opts, betterauth.WithHeader("Cookie", tc.cookie))
@@ -114,8 +114,8 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 	}
 }
 
-// TestToken_SignatureVerifiesWithTheModesKey verifies the token with the shared secret (hs256,
-// jwx with HS256 only) or the JWKS (jwks), and checks the check itself: a token with a
+// TestToken_SignatureVerifiesWithTheModesKey verifies the token as the target's token mode
+// says (internal/tokenmode: the shared secret, or the JWKS), and checks the check itself: a token with a
 // changed claim, or one signed by another key, must not verify. The backend must accept it too.
 func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	h := fixtures.Test(t)
@@ -123,14 +123,14 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	a := h.NewActor(t, "signature")
 
 	t.Run("case=verifies", func(t *testing.T) {
-		claims, err := apiVerifyToken(h, a.Auth, a.Token)
+		claims, err := verifyToken(h, a.Auth, a.Token)
 		require.NoError(t, err, "the token must verify with the %s key", h.Target.TokenMode)
 		assert.Equal(t, a.User.ID, claims["sub"])
 	})
 	t.Run("case=changed-claim-fails", func(t *testing.T) {
 		forged, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
 		require.NoError(t, err)
-		_, err = apiVerifyToken(h, a.Auth, forged)
+		_, err = verifyToken(h, a.Auth, forged)
 		assert.Error(t, err, "a token whose sub was changed after signing must not verify")
 	})
 	t.Run("case=other-key-fails", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		}
 		forged, err := jwtforge.Sign(other.WithKID(""), claims, kid)
 		require.NoError(t, err)
-		_, err = apiVerifyToken(h, a.Auth, forged)
+		_, err = verifyToken(h, a.Auth, forged)
 		assert.Error(t, err, "a token signed by another key must not verify")
 	})
 	t.Run("case=backend-accepts", func(t *testing.T) {
@@ -158,8 +158,8 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 
 // TestToken_SigningKeyStaysStableAcrossRepeatedCalls fetches tokens serially and in a burst. In jwks
 // mode it interleaves JWKS requests too: every token's kid is published in every later JWKS, and the
-// key set does not change (no key per call, no key race). In hs256 mode every token verifies with the
-// one shared secret, so the backend can rely on it.
+// key set does not change (no key per call, no key race). In a mode that signs with the shared secret
+// every token verifies with that one secret, so the backend can rely on it.
 func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	h := fixtures.Test(t)
 	if h.Target.Mode.SharedSecret() {
@@ -172,7 +172,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 	require.NoError(t, err, "GET the JWKS\n%s", h.ServiceLogs(10))
 	require.NotEmpty(t, first.Keys, "the JWKS publishes at least one key")
 	kids := func(ks *betterauth.KeySet) []string {
-		out := apiIDs(ks.Keys, func(k betterauth.JWK) string { return k.Kid })
+		out := idsOf(ks.Keys, func(k betterauth.JWK) string { return k.Kid })
 		sort.Strings(out)
 		return out
 	}
@@ -245,7 +245,7 @@ func tokenSecretStaysStable(h *fixtures.T) {
 	wg.Wait()
 	for i, tok := range toks {
 		require.NoError(t, errs[i], "token call %d", i)
-		_, err := apiVerifyToken(h, a.Auth, tok)
+		_, err := verifyToken(h, a.Auth, tok)
 		assert.NoError(t, err, "token call %d: every token verifies with the shared secret", i)
 	}
 }

@@ -22,14 +22,14 @@ import (
 	"github.com/authflow-e2e/authflow/targets"
 )
 
-// apiNote logs an answer the suite accepts although another is preferred; the run summary lists it.
-func apiNote(t *testing.T, format string, args ...any) {
+// noteAnswer logs an answer the suite accepts although another is preferred; the run summary lists it.
+func noteAnswer(t *testing.T, format string, args ...any) {
 	t.Helper()
 	t.Logf(report.NotePrefix+format, args...)
 }
 
-// apiUnseen is a thread the caller cannot see, and the owner's data that must not reach the caller.
-type apiUnseen struct {
+// unseenThread is a thread the caller cannot see, and the owner's data that must not reach the caller.
+type unseenThread struct {
 	what  string   // e.g. "user A's thread", "a deleted thread"
 	who   string   // the caller, e.g. "user B" (default "the caller")
 	leaks []string // texts of the owner's thread (message, title)
@@ -37,7 +37,7 @@ type apiUnseen struct {
 	notFound string
 }
 
-func (u apiUnseen) caller() string {
+func (u unseenThread) caller() string {
 	if u.who == "" {
 		return "the caller"
 	}
@@ -50,7 +50,7 @@ const fix5xx = "map the ChatKit SDK's NotFoundError to 404 (an exception handler
 	"here is unmapped: uvicorn then drops the keep-alive connection, and without CORS headers a browser sees a network error"
 
 // requireJSON judges the answer r (err: none arrived) to a non-streaming request of type typ.
-func (u apiUnseen) requireJSON(t *testing.T, typ string, r *chatkit.RawResponse, err error) {
+func (u unseenThread) requireJSON(t *testing.T, typ string, r *chatkit.RawResponse, err error) {
 	t.Helper()
 	if !assert.NoError(t, err, "%s of %s: no answer", typ, u.what) {
 		return
@@ -73,20 +73,20 @@ func (u apiUnseen) requireJSON(t *testing.T, typ string, r *chatkit.RawResponse,
 			assert.Fail(t, fmt.Sprintf("%s of %s answered %d with an empty page; the target requires 404 (app.not_found: \"404\")", typ, u.what, r.Status))
 			return
 		}
-		apiNote(t, "%s of %s answered %d with an empty page (the ChatKit SDK's answer, conformant); 404 is preferred", typ, u.what, r.Status)
+		noteAnswer(t, "%s of %s answered %d with an empty page (the ChatKit SDK's answer, conformant); 404 is preferred", typ, u.what, r.Status)
 	case chatkit.TypeThreadsDelete:
 		if strict {
 			assert.Fail(t, fmt.Sprintf("%s of %s answered %d %s; the target requires 404 (app.not_found: \"404\")", typ, u.what, r.Status, r.Excerpt()))
 			return
 		}
-		apiNote(t, "%s of %s answered %d %s as a no-op (the ChatKit SDK's answer, conformant); 404 is preferred", typ, u.what, r.Status, r.Excerpt())
+		noteAnswer(t, "%s of %s answered %d %s as a no-op (the ChatKit SDK's answer, conformant); 404 is preferred", typ, u.what, r.Status, r.Excerpt())
 	default:
 		assert.Fail(t, fmt.Sprintf("%s of %s answered %d %s: it must be refused (404), not served", typ, u.what, r.Status, r.Excerpt()))
 	}
 }
 
 // requireStream judges the answer to a streaming request (threads.add_user_message).
-func (u apiUnseen) requireStream(t *testing.T, s *chatkit.Stream, err error) {
+func (u unseenThread) requireStream(t *testing.T, s *chatkit.Stream, err error) {
 	t.Helper()
 	typ := chatkit.TypeThreadsAddUserMessage
 	r := chatkit.ClassifyRefusal(s, err)
@@ -111,7 +111,7 @@ func (u apiUnseen) requireStream(t *testing.T, s *chatkit.Stream, err error) {
 }
 
 // requireRefusalStatus judges a non-2xx refusal: 404 (or 403 under the protocol), never a 5xx.
-func (u apiUnseen) requireRefusalStatus(t *testing.T, typ string, status int, body string) {
+func (u unseenThread) requireRefusalStatus(t *testing.T, typ string, status int, body string) {
 	t.Helper()
 	switch {
 	case status >= 500:
@@ -126,13 +126,13 @@ func (u apiUnseen) requireRefusalStatus(t *testing.T, typ string, status int, bo
 		assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status,
 			"%s of %s: want 404 (or 403) for a thread the caller cannot see, got %d: %s", typ, u.what, status, body)
 		if status == http.StatusForbidden {
-			apiNote(t, "%s of %s answered 403; 404 is preferred", typ, u.what)
+			noteAnswer(t, "%s of %s answered 403; 404 is preferred", typ, u.what)
 		}
 	}
 }
 
 // requireNoLeak fails when an answer carries the owner's data.
-func (u apiUnseen) requireNoLeak(t *testing.T, typ, answer string) {
+func (u unseenThread) requireNoLeak(t *testing.T, typ, answer string) {
 	t.Helper()
 	if i := slices.IndexFunc(u.leaks, func(l string) bool { return l != "" && strings.Contains(answer, l) }); i >= 0 {
 		assert.Fail(t, fmt.Sprintf("%s of %s: the answer carries that thread's data: %s was served %s", typ, u.what, u.caller(), u.what))

@@ -79,7 +79,7 @@ func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	a := h.NewActor(t, "browser-redact")
 	s := h.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
-	browserToChat(t, s, s.LoginPage().Landing())
+	toChat(t, s, s.LoginPage().Landing())
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
 	chatTurn(h, s, chat, "buy milk")

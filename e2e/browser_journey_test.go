@@ -26,7 +26,7 @@ import (
 // tokenMissing is what the chat page shows when it cannot get a JWT (the original regression).
 const tokenMissing = "Authentication Token Missing"
 
-func browserUnique(prefix string) string {
+func uniqueTitle(prefix string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return prefix + "-" + hex.EncodeToString(b[:])
@@ -55,9 +55,9 @@ func sendAndWaitReply(t *testing.T, s *browser.Session, chat browser.ChatPage, t
 	require.NoError(t, err, "%s after sending %q\n%s", what, text, chatDiagnosis(s, chat))
 }
 
-// browserToChat waits for the page a login lands on (app.forms.login.lands_on) and goes on to the
+// toChat waits for the page a login lands on (app.forms.login.lands_on) and goes on to the
 // chat page when that is another one.
-func browserToChat(t *testing.T, s *browser.Session, landing string) {
+func toChat(t *testing.T, s *browser.Session, landing string) {
 	t.Helper()
 	require.NoError(t, s.WaitForPage(landing), "after login the app opens the %s page", landing)
 	if landing != browser.PageChat {
@@ -126,21 +126,21 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 		// an app that sends a new user to another page (app.forms.signup.lands_on), e.g. the login page
 		require.NoError(t, s.WaitForPage(landing), "after sign-up the app opens the %s page (app.forms.signup.lands_on)", landing)
 		require.NoError(t, s.LoginPage().LogIn(u), "the new user signs in")
-		browserToChat(t, s, s.LoginPage().Landing())
+		toChat(t, s, s.LoginPage().Landing())
 	} else {
 		require.NoError(t, s.WaitForPage(browser.PageChat), "after sign-up the app opens the chat page")
 	}
 	require.NoError(t, s.ChatPage().WaitReady())
-	assert.True(t, browserSignedIn(h, s), "the browser holds a valid session")
+	assert.True(t, signedIn(h, s), "the browser holds a valid session")
 
 	c := h.Ctx
 	row, err := h.DB.UserByEmail(c, u.Email)
 	require.NoError(t, err, "the user row after sign-up through the form")
 	assert.Equal(t, u.Name, row.Name)
 	if landing == browser.PageChat {
-		assert.Equal(t, 1, browserSessionCount(h, row.ID), "one session row: the sign-up signed the user in")
+		assert.Equal(t, 1, sessionCount(h, row.ID), "one session row: the sign-up signed the user in")
 	} else {
-		assert.GreaterOrEqual(t, browserSessionCount(h, row.ID), 1, "a session row for the signed-in user")
+		assert.GreaterOrEqual(t, sessionCount(h, row.ID), 1, "a session row for the signed-in user")
 	}
 	signUp, ok := s.Net.WaitFor(func(r browser.Request) bool {
 		return r.Kind == browser.KindAuth && r.Method == http.MethodPost && r.Done()
@@ -152,20 +152,20 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "browser-login")
-	before := browserSessionCount(h, a.User.ID)
+	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
-	browserToChat(t, s, s.LoginPage().Landing())
+	toChat(t, s, s.LoginPage().Landing())
 	require.NoError(t, s.ChatPage().WaitReady())
-	assert.True(t, browserSignedIn(h, s), "the browser holds a valid session")
-	assert.Equal(t, before+1, browserSessionCount(h, a.User.ID), "the login created one session row")
+	assert.True(t, signedIn(h, s), "the browser holds a valid session")
+	assert.Equal(t, before+1, sessionCount(h, a.User.ID), "the login created one session row")
 }
 
 func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "browser-wrongpw")
-	before := browserSessionCount(h, a.User.ID)
+	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 	login := s.LoginPage()
 
@@ -180,14 +180,14 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	assert.True(t, signIn.Status >= 400 && signIn.Status < 500, "a wrong password is a 4xx: %s", signIn)
 
 	assert.True(t, s.OnPage(browser.PageLogin), "stays on the login page, at %s", s.Page.URL())
-	assert.False(t, browserSignedIn(h, s), "the browser holds no session")
-	assert.Equal(t, before, browserSessionCount(h, a.User.ID), "no session row was created")
+	assert.False(t, signedIn(h, s), "the browser holds no session")
+	assert.Equal(t, before, sessionCount(h, a.User.ID), "no session row was created")
 }
 
 func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	h := fixtures.Test(t)
 	a := h.NewActor(t, "browser-dup")
-	before := browserSessionCount(h, a.User.ID)
+	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 	signUp := s.SignUpPage()
 
@@ -202,8 +202,8 @@ func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	assert.True(t, res.Status >= 400 && res.Status < 500, "a duplicate e-mail is a 4xx: %s", res)
 
 	assert.True(t, s.OnPage(browser.PageSignUp), "stays on the sign-up page, at %s", s.Page.URL())
-	assert.False(t, browserSignedIn(h, s), "the browser holds no session")
-	assert.Equal(t, before, browserSessionCount(h, a.User.ID), "no session row was created for the existing user")
+	assert.False(t, signedIn(h, s), "the browser holds no session")
+	assert.Equal(t, before, sessionCount(h, a.User.ID), "no session row was created for the existing user")
 	n, err := h.DB.CountUsersByEmail(h.Ctx, a.Email)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "still one user with that e-mail")
@@ -292,7 +292,7 @@ func TestBrowser_ReloadKeepsTheSessionAndTheConversation(t *testing.T) {
 	h := fixtures.Test(t)
 	s, _ := h.SignedInBrowserSession(t, "browser-reload", "")
 	chat := openChat(t, s)
-	title := browserUnique("reload")
+	title := uniqueTitle("reload")
 	chatTurn(h, s, chat, title)
 	s.WaitIdle(nil, fixtures.BrowserSettle)
 	replies, err := chat.AssistantMessages().Count()
@@ -316,7 +316,7 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 	h := fixtures.Test(t)
 	sa, a := h.SignedInBrowserSession(t, "browser-owner", "")
 	chatA := openChat(t, sa)
-	title := browserUnique("private")
+	title := uniqueTitle("private")
 	chatTurn(h, sa, chatA, title)
 	sa.WaitIdle(nil, fixtures.BrowserSettle)
 	where := sa.Page.URL() // the conversation's address, if the app keeps it in the URL
@@ -344,16 +344,16 @@ func TestBrowser_SignOutReturnsToLoginAndLocksTheChatPage(t *testing.T) {
 	h := fixtures.Test(t)
 	s, a := h.SignedInBrowserSession(t, "browser-signout", "")
 	chat := openChat(t, s)
-	require.Equal(t, 1, browserSessionCount(h, a.User.ID), "the injected session is the user's only one")
+	require.Equal(t, 1, sessionCount(h, a.User.ID), "the injected session is the user's only one")
 
 	require.NoError(t, chat.SignOut())
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
-	assert.False(t, browserSignedIn(h, s), "the browser holds no session after sign-out")
-	assert.Equal(t, 0, browserSessionCount(h, a.User.ID), "sign-out removed the session row")
+	assert.False(t, signedIn(h, s), "the browser holds no session after sign-out")
+	assert.Equal(t, 0, sessionCount(h, a.User.ID), "sign-out removed the session row")
 
 	require.NoError(t, s.Goto(browser.PageChat))
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "the chat page is no longer reachable")
-	status, _ := browserGet(t, s, s.App.TokenURL())
+	status, _ := getWithCookies(t, s, s.App.TokenURL())
 	assert.True(t, status >= 400, "no token after sign-out, got HTTP %d", status)
 	_, _, err := a.Auth.Token(context.Background())
 	assert.Error(t, err, "the HTTP client that shared the session gets no token either")
@@ -387,10 +387,10 @@ func TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst(t *testing.T) 
 	h := fixtures.Test(t)
 	s := h.BrowserSession(t, "")
 	a, b := h.NewActor(t, "same-browser-a"), h.NewActor(t, "same-browser-b")
-	title := browserUnique("first-user")
+	title := uniqueTitle("first-user")
 
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
-	browserToChat(t, s, s.LoginPage().Landing())
+	toChat(t, s, s.LoginPage().Landing())
 	chat := s.ChatPage()
 	require.NoError(t, chat.WaitReady())
 	chatTurn(h, s, chat, title)
@@ -399,15 +399,15 @@ func TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst(t *testing.T) 
 	require.NoError(t, s.WaitForPage(browser.PageLogin), "sign-out ends on the login page")
 
 	require.NoError(t, s.LoginPage().LogIn(b.Persona), "user B signs in in the same browser")
-	browserToChat(t, s, s.LoginPage().Landing())
+	toChat(t, s, s.LoginPage().Landing())
 	require.NoError(t, chat.WaitReady())
 	require.Empty(t, s.WaitIdle(nil, fixtures.BrowserSettle), "user B's requests settle")
 	require.NoError(t, s.Expect.Locator(s.Page.Locator("body")).Not().ToContainText(title),
 		"user B's page shows user A's conversation (%s): the page keeps user data in the browser across sign-out", title)
 }
 
-// browserGet sends a GET with the context's cookies (not through a page) and returns status and body.
-func browserGet(t *testing.T, s *browser.Session, url string) (int, string) {
+// getWithCookies sends a GET with the context's cookies (not through a page) and returns status and body.
+func getWithCookies(t *testing.T, s *browser.Session, url string) (int, string) {
 	t.Helper()
 	res, err := s.Context.Request().Get(url)
 	require.NoError(t, err, "GET %s with the browser's cookies", url)
@@ -417,18 +417,18 @@ func browserGet(t *testing.T, s *browser.Session, url string) (int, string) {
 	return res.Status(), string(body)
 }
 
-// browserSignedIn reports whether the context's cookies carry a valid session, by asking Better Auth's
+// signedIn reports whether the context's cookies carry a valid session, by asking Better Auth's
 // get-session (it answers null without one).
-func browserSignedIn(h *fixtures.T, s *browser.Session) bool {
+func signedIn(h *fixtures.T, s *browser.Session) bool {
 	t := h.T
 	t.Helper()
-	status, body := browserGet(t, s, s.App.URL(strings.TrimRight(h.Target.App.AuthBasePath, "/")+"/get-session"))
+	status, body := getWithCookies(t, s, s.App.URL(strings.TrimRight(h.Target.App.AuthBasePath, "/")+"/get-session"))
 	require.Equal(t, http.StatusOK, status, "get-session")
 	return strings.TrimSpace(body) != "null" && strings.Contains(body, `"user"`)
 }
 
-// browserSessionCount is the number of rows in the session table for the user.
-func browserSessionCount(h *fixtures.T, userID string) int {
+// sessionCount is the number of rows in the session table for the user.
+func sessionCount(h *fixtures.T, userID string) int {
 	t := h.T
 	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), fixtures.RequestTimeout)

@@ -41,6 +41,6 @@ func setupSteps() []fixtures.Step {
 	return []fixtures.Step{{
 		Name:  "the recording key server of the jku/x5u attacks",
 		Tests: []func(*testing.T){TestSecurity_JWTAttackMatrix},
-		Start: func(w *fixtures.World) error { _, err := secKeyServerStart(w); return err },
+		Start: func(w *fixtures.World) error { _, err := keyServerStart(w); return err },
 	}}
 }

@@ -28,15 +28,15 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/chatkit"
 )
 
-// secKeys are the keys the suites sign with in this token mode, each with the reason when it is
+// modeKeys are the keys the suites sign with in this token mode, each with the reason when it is
 // missing.
-type secKeys struct {
+type modeKeys struct {
 	// Trusted signs exactly as the app does: with the shared secret (a mode that signs with it), or
 	// the web's own key recovered from its jwks table (jwks). Zero when it cannot be had: TrustedWhy.
 	Trusted    jwtforge.SigningKey
 	TrustedWhy string
 	// ServerKey is the web's JWKS signing key (recovered), of whatever algorithm the jwt plugin is
-	// configured with, in either mode (the plugin keeps a JWKS in hs256 mode too). Zero: ServerKeyWhy.
+	// configured with, in every mode (the plugin keeps a JWKS when the app signs with its secret too). Zero: ServerKeyWhy.
 	ServerKey    jwtforge.SigningKey
 	ServerKeyWhy string
 	// ServerKID is the kid of the web's current JWKS key ("" when none); PublicX its raw public key
@@ -49,12 +49,12 @@ type secKeys struct {
 	serverAlg string
 }
 
-// secLoadKeys fetches the JWKS through c and recovers the web's signing key for kid (jwks mode:
+// loadKeys fetches the JWKS through c and recovers the web's signing key for kid (jwks mode:
 // the kid of a real token; "" picks the newest key of the jwks table).
-func secLoadKeys(h *fixtures.T, c *betterauth.Client, kid string) *secKeys {
+func loadKeys(h *fixtures.T, c *betterauth.Client, kid string) *modeKeys {
 	t := h.T
 	t.Helper()
-	k := &secKeys{}
+	k := &modeKeys{}
 	cx, cancel := context.WithTimeout(context.Background(), fixtures.RequestTimeout)
 	defer cancel()
 	raw, ks, err := c.JWKS(cx)
@@ -91,7 +91,7 @@ func secLoadKeys(h *fixtures.T, c *betterauth.Client, kid string) *secKeys {
 		_ = raw
 	}
 
-	k.ServerKey, k.ServerKeyWhy = secRecoverServerKey(h, k.ServerKID, k.serverAlg)
+	k.ServerKey, k.ServerKeyWhy = recoverServerKey(h, k.ServerKID, k.serverAlg)
 	if h.Target.Mode.SharedSecret() {
 		k.Trusted = jwtforge.SecretKey(h.Secret, "shared secret (h.Secret)")
 	} else {
@@ -100,10 +100,10 @@ func secLoadKeys(h *fixtures.T, c *betterauth.Client, kid string) *secKeys {
 	return k
 }
 
-// secRecoverServerKey reads Better Auth's jwks table and decrypts the private key with kid (or the
+// recoverServerKey reads Better Auth's jwks table and decrypts the private key with kid (or the
 // newest) using the shared secret; alg is the key's alg as published ("" infers it). It never
 // prints the key.
-func secRecoverServerKey(h *fixtures.T, kid, alg string) (jwtforge.SigningKey, string) {
+func recoverServerKey(h *fixtures.T, kid, alg string) (jwtforge.SigningKey, string) {
 	t := h.T
 	t.Helper()
 	if h.Secret.IsZero() {
@@ -128,8 +128,8 @@ func secRecoverServerKey(h *fixtures.T, kid, alg string) (jwtforge.SigningKey, s
 	return key, ""
 }
 
-// secRequests are the two ChatKit requests every token is sent on.
-var secRequests = []struct {
+// probeRequests are the two ChatKit requests every token is sent on.
+var probeRequests = []struct {
 	name      string
 	streaming bool
 	body      map[string]any
@@ -138,19 +138,19 @@ var secRequests = []struct {
 	{"threads.create", true, map[string]any{"type": chatkit.TypeThreadsCreate, "params": map[string]any{"input": chatkit.UserInput("hello from the security suite")}}},
 }
 
-// secAuth is how a request authenticates: a Bearer token, a raw Authorization value, or nothing;
+// placement is how a request authenticates: a Bearer token, a raw Authorization value, or nothing;
 // Query is appended to the ChatKit URL.
-type secAuth struct {
+type placement struct {
 	Token  secret.Secret
 	Raw    *string
 	Header bool // false: no Authorization header at all (Token and Raw ignored)
 	Query  string
 }
 
-func secBearer(tok secret.Secret) secAuth { return secAuth{Token: tok, Header: true} }
+func asBearer(tok secret.Secret) placement { return placement{Token: tok, Header: true} }
 
-// secSend sends body with auth and returns the answer (whatever its status).
-func secSend(h *fixtures.T, cx context.Context, auth secAuth, body any) (*chatkit.RawResponse, error) {
+// sendWith sends body with auth and returns the answer (whatever its status).
+func sendWith(h *fixtures.T, cx context.Context, auth placement, body any) (*chatkit.RawResponse, error) {
 	u := h.Target.App.ChatKitURL
 	if auth.Query != "" {
 		sep := "?"
@@ -175,9 +175,9 @@ func secSend(h *fixtures.T, cx context.Context, auth secAuth, body any) (*chatki
 // judge judges the answers of the security suites (internal/attack).
 var judge = attack.Judge{MaxRejectTime: fixtures.MaxRejectTime}
 
-// secBudget returns the target's budget for key (app.budgets, else the default); a bad value fails
+// policyBudget returns the target's budget for key (app.budgets, else the default); a bad value fails
 // the test.
-func secBudget(h *fixtures.T, key string) (time.Duration, bool) {
+func policyBudget(h *fixtures.T, key string) (time.Duration, bool) {
 	t := h.T
 	t.Helper()
 	d, err := h.Budgets().Get(key)

@@ -2,7 +2,7 @@ package e2e
 
 // The recording key server of the JWT attack matrix (scenarios/keyserver): built on the host,
 // started once per process on the stack's network, where the backend could reach it under the
-// alias secKeyServerAlias. Forged tokens point their jku/x5u headers at it; the suite proves
+// alias keyServerAlias. Forged tokens point their jku/x5u headers at it; the suite proves
 // from its request log that the backend never fetched them.
 
 import (
@@ -26,15 +26,15 @@ import (
 )
 
 const (
-	secKeyServerName  = "security-keyserver"
-	secKeyServerAlias = "jwt-keyserver"
-	secKeyServerPort  = 8080
+	keyServerName  = "security-keyserver"
+	keyServerAlias = "jwt-keyserver"
+	keyServerPort  = 8080
 )
 
-var secKeyServerBuildTimeout = containers.Scaled(3 * time.Minute) // a cold go build of a small static binary
+var keyServerBuildTimeout = containers.Scaled(3 * time.Minute) // a cold go build of a small static binary
 
-// secKeyServer is a client of the running key server.
-type secKeyServer struct {
+// keyServer is a client of the running key server.
+type keyServer struct {
 	// Public is the admin URL from the host; Internal the base URL on the stack's network.
 	Public, Internal string
 	// Started is how long building and starting it took.
@@ -42,8 +42,8 @@ type secKeyServer struct {
 	hc      *http.Client
 }
 
-// secKeyRequest is one request the key server recorded (scenarios/keyserver Request).
-type secKeyRequest struct {
+// keyRequest is one request the key server recorded (scenarios/keyserver Request).
+type keyRequest struct {
 	Seq        int64     `json:"seq"`
 	Time       time.Time `json:"time"`
 	Method     string    `json:"method"`
@@ -54,60 +54,60 @@ type secKeyRequest struct {
 	UserAgent  string    `json:"user_agent"`
 }
 
-func (r secKeyRequest) String() string {
+func (r keyRequest) String() string {
 	return fmt.Sprintf("#%d %s %s (Host %s, from %s, User-Agent %q)", r.Seq, r.Method, redact.URLString(r.Path), r.Host, r.RemoteAddr, r.UserAgent)
 }
 
-// secKeyServerFor returns the process's key server, building and starting it on first use.
-func secKeyServerFor(h *fixtures.T) (*secKeyServer, error) {
+// keyServerFor returns the process's key server, building and starting it on first use.
+func keyServerFor(h *fixtures.T) (*keyServer, error) {
 	h.T.Helper()
-	return secKeyServerStart(h.World)
+	return keyServerStart(h.World)
 }
 
-// secKeyServerStart starts the world's key server once (World.Once); later calls return it.
-func secKeyServerStart(w *fixtures.World) (*secKeyServer, error) {
+// keyServerStart starts the world's key server once (World.Once); later calls return it.
+func keyServerStart(w *fixtures.World) (*keyServer, error) {
 	v, err := w.Once("key server", func() (any, error) { return startSecKeyServer(w) })
-	ks, _ := v.(*secKeyServer)
+	ks, _ := v.(*keyServer)
 	return ks, err
 }
 
-func startSecKeyServer(w *fixtures.World) (*secKeyServer, error) {
+func startSecKeyServer(w *fixtures.World) (*keyServer, error) {
 	t0 := time.Now()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := secKeyServerContext(filepath.Join(root, "scenarios", "keyserver"))
+	dir, err := keyServerContext(filepath.Join(root, "scenarios", "keyserver"))
 	if err != nil {
 		return nil, err
 	}
-	if err := secBuildKeyServer(root, dir); err != nil {
+	if err := buildKeyServer(root, dir); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), secKeyServerBuildTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), keyServerBuildTimeout)
 	defer cancel()
 	svc, err := w.Env.Stack.StartService(ctx, containers.ServiceSpec{
-		Name: secKeyServerName, Alias: secKeyServerAlias,
+		Name: keyServerName, Alias: keyServerAlias,
 		Build:         &containers.Build{Context: dir, Dockerfile: "Dockerfile"},
-		ContainerPort: secKeyServerPort,
+		ContainerPort: keyServerPort,
 		ReadyPath:     "/_authflow/health", ReadyStatus: http.StatusOK, ReadyTimeout: 30 * time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the key server container: %w", err)
 	}
-	return &secKeyServer{
+	return &keyServer{
 		Public:   svc.PublicURL,
-		Internal: fmt.Sprintf("http://%s:%d", secKeyServerAlias, secKeyServerPort),
+		Internal: fmt.Sprintf("http://%s:%d", keyServerAlias, keyServerPort),
 		Started:  time.Since(t0),
 		hc:       &http.Client{Timeout: fixtures.RequestTimeout},
 	}, nil
 }
 
-// secKeyServerContext is the key server image's build context: its Dockerfile and .dockerignore from
+// keyServerContext is the key server image's build context: its Dockerfile and .dockerignore from
 // src, in a folder of the user's cache, because the source may be a read-only module cache (an
 // installed authflow). The image's content hash covers only those files and the binary, so where the
 // folder lies changes nothing.
-func secKeyServerContext(src string) (string, error) {
+func keyServerContext(src string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -135,10 +135,10 @@ func secKeyServerContext(src string) (string, error) {
 	return dir, nil
 }
 
-// secBuildKeyServer builds the static binary the key server's FROM scratch image copies, as
+// buildKeyServer builds the static binary the key server's FROM scratch image copies, as
 // refapp/backend's is built (CGO_ENABLED=0, -trimpath: reproducible, so the image's content hash
 // and the image itself are reused across runs).
-func secBuildKeyServer(root, dir string) error {
+func buildKeyServer(root, dir string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		if gr := os.Getenv("GOROOT"); gr != "" {
@@ -152,7 +152,7 @@ func secBuildKeyServer(root, dir string) error {
 	}
 	out := filepath.Join(dir, "bin", "keyserver")
 	tmp := out + ".tmp-" + strconv.Itoa(os.Getpid())
-	ctx, cancel := context.WithTimeout(context.Background(), secKeyServerBuildTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), keyServerBuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", tmp, "./scenarios/keyserver")
 	cmd.Dir = root
@@ -165,7 +165,7 @@ func secBuildKeyServer(root, dir string) error {
 }
 
 // Put makes the key server answer GET path with body.
-func (k *secKeyServer) Put(ctx context.Context, path, contentType string, body []byte) error {
+func (k *keyServer) Put(ctx context.Context, path, contentType string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, k.Public+"/_authflow/files/"+strings.TrimLeft(path, "/"), bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func (k *secKeyServer) Put(ctx context.Context, path, contentType string, body [
 }
 
 // Requests returns the requests recorded after seq since, and the seq to pass next time.
-func (k *secKeyServer) Requests(ctx context.Context, since int64) ([]secKeyRequest, int64, error) {
+func (k *keyServer) Requests(ctx context.Context, since int64) ([]keyRequest, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.Public+"/_authflow/requests?since="+strconv.FormatInt(since, 10), nil)
 	if err != nil {
 		return nil, since, err
@@ -195,8 +195,8 @@ func (k *secKeyServer) Requests(ctx context.Context, since int64) ([]secKeyReque
 	}
 	defer resp.Body.Close()
 	var out struct {
-		Next     int64           `json:"next"`
-		Requests []secKeyRequest `json:"requests"`
+		Next     int64        `json:"next"`
+		Requests []keyRequest `json:"requests"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, since, fmt.Errorf("key server: list requests: status %d", resp.StatusCode)
@@ -209,7 +209,7 @@ func (k *secKeyServer) Requests(ctx context.Context, since int64) ([]secKeyReque
 
 // SelfFetch makes the key server GET target from inside its container (over the stack's
 // network when target names its alias) and returns the status it got.
-func (k *secKeyServer) SelfFetch(ctx context.Context, target string) (int, error) {
+func (k *keyServer) SelfFetch(ctx context.Context, target string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.Public+"/_authflow/fetch?url="+url.QueryEscape(target), nil)
 	if err != nil {
 		return 0, err

@@ -24,11 +24,11 @@ import (
 	"github.com/authflow-e2e/authflow/scenarios/dbprobe"
 )
 
-// secProbe sends tok on both requests and says which accepted it.
-func secProbe(h *fixtures.T, c context.Context, tok secret.Secret) (accepted bool, observed string) {
+// probeAccepts sends tok on both requests and says which accepted it.
+func probeAccepts(h *fixtures.T, c context.Context, tok secret.Secret) (accepted bool, observed string) {
 	var parts []string
-	for _, rq := range secRequests {
-		r, err := secSend(h, c, secBearer(tok), rq.body)
+	for _, rq := range probeRequests {
+		r, err := sendWith(h, c, asBearer(tok), rq.body)
 		switch {
 		case r == nil:
 			parts = append(parts, fmt.Sprintf("%s no answer (%v)", rq.name, err))
@@ -42,17 +42,17 @@ func secProbe(h *fixtures.T, c context.Context, tok secret.Secret) (accepted boo
 	return accepted, strings.Join(parts, ", ")
 }
 
-// secListAccepts sends tok on threads.list only (for the leeway sweeps).
-func secListAccepts(h *fixtures.T, c context.Context, tok secret.Secret) (bool, int) {
-	r, err := secSend(h, c, secBearer(tok), secRequests[0].body)
+// listAccepts sends tok on threads.list only (for the leeway sweeps).
+func listAccepts(h *fixtures.T, c context.Context, tok secret.Secret) (bool, int) {
+	r, err := sendWith(h, c, asBearer(tok), probeRequests[0].body)
 	if err != nil || r == nil {
 		return false, 0
 	}
 	return r.Status >= 200 && r.Status < 300, r.Status
 }
 
-// secTokenExp returns the token's exp.
-func secTokenExp(t *testing.T, tok secret.Secret) time.Time {
+// tokenExp returns the token's exp.
+func tokenExp(t *testing.T, tok secret.Secret) time.Time {
 	t.Helper()
 	claims, err := jwtforge.DecodeClaims(tok)
 	require.NoError(t, err)
@@ -61,19 +61,19 @@ func secTokenExp(t *testing.T, tok secret.Secret) time.Time {
 	return time.Unix(int64(exp), 0)
 }
 
-// secKeysFor loads the mode's keys for the actor's token.
-func secKeysFor(h *fixtures.T, a *fixtures.Actor) *secKeys {
+// keysFor loads the mode's keys for the actor's token.
+func keysFor(h *fixtures.T, a *fixtures.Actor) *modeKeys {
 	t := h.T
 	t.Helper()
 	head, err := jwtforge.DecodeHeader(a.Token)
 	require.NoError(t, err)
 	kid, _ := head["kid"].(string)
-	return secLoadKeys(h, a.Auth, kid)
+	return loadKeys(h, a.Auth, kid)
 }
 
-// secExpiryCheck says whether the backend rejects a token that expired an hour ago (signed as the
+// expiryCheck says whether the backend rejects a token that expired an hour ago (signed as the
 // app signs), which bounds any "accepted until exp" window. known is false when no trusted key.
-func secExpiryCheck(h *fixtures.T, c context.Context, keys *secKeys, claims map[string]any) (enforced, known bool) {
+func expiryCheck(h *fixtures.T, c context.Context, keys *modeKeys, claims map[string]any) (enforced, known bool) {
 	if keys.Trusted.IsZero() {
 		return false, false
 	}
@@ -82,30 +82,30 @@ func secExpiryCheck(h *fixtures.T, c context.Context, keys *secKeys, claims map[
 	if err != nil {
 		return false, false
 	}
-	ok, _ := secListAccepts(h, c, tok)
+	ok, _ := listAccepts(h, c, tok)
 	return !ok, true
 }
 
-// secWindow measures how long a token stays usable after an event (sign-out, deletion) and
+// measureWindow measures how long a token stays usable after an event (sign-out, deletion) and
 // reports it against budget key.
-func secWindow(h *fixtures.T, c context.Context, a *fixtures.Actor, keys *secKeys, figure, budgetKey, event string, after func()) {
+func measureWindow(h *fixtures.T, c context.Context, a *fixtures.Actor, keys *modeKeys, figure, budgetKey, event string, after func()) {
 	t := h.T
 	t.Helper()
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
-	ok, obs := secProbe(h, c, a.Token)
+	ok, obs := probeAccepts(h, c, a.Token)
 	require.True(t, ok, "%s: A's token must work before the %s (%s)\n%s", figure, event, obs, h.ServiceLogs(8))
 
 	after()
 	at := time.Now()
-	acc0, obs0 := secProbe(h, c, a.Token)
+	acc0, obs0 := probeAccepts(h, c, a.Token)
 	time.Sleep(2 * time.Second)
-	acc2, obs2 := secProbe(h, c, a.Token)
-	exp := secTokenExp(t, a.Token)
+	acc2, obs2 := probeAccepts(h, c, a.Token)
+	exp := tokenExp(t, a.Token)
 	remaining := exp.Sub(at).Round(time.Second)
-	enforced, known := secExpiryCheck(h, c, keys, claims)
+	enforced, known := expiryCheck(h, c, keys, claims)
 
-	budget, hasBudget := secBudget(h, budgetKey)
+	budget, hasBudget := policyBudget(h, budgetKey)
 	var value, note string
 	var window time.Duration
 	unbounded := false
@@ -155,8 +155,8 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
 	a := h.NewActor(t, "sec-signout")
-	keys := secKeysFor(h, a)
-	secWindow(h, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
+	keys := keysFor(h, a)
+	measureWindow(h, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
 		require.NoError(t, a.Auth.SignOut(c), "sign-out")
 		_, _, err := a.Auth.Token(c)
 		require.Error(t, err, "after sign-out the token route must refuse to issue a new token (else the sign-out did not happen)")
@@ -170,8 +170,8 @@ func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
 	a := h.NewActor(t, "sec-deleted")
-	keys := secKeysFor(h, a)
-	secWindow(h, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
+	keys := keysFor(h, a)
+	measureWindow(h, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
 		tx, err := h.DB.Pool().Begin(c)
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback(c) }()
@@ -189,19 +189,19 @@ func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 	})
 }
 
-// secLeewayProbes are how far past (exp) or before (nbf) the probes are.
-var secLeewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute,
+// leewayProbes are how far past (exp) or before (nbf) the probes are.
+var leewayProbes = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute,
 	10 * time.Minute, 30 * time.Minute, 65 * time.Minute, 3 * time.Hour}
 
 // TestSecurity_ClockSkewLeeway measures the largest expired-by (exp) and not-yet-valid-by (nbf)
-// offset the backend still accepts, with tokens signed as the app signs them (hs256: the shared
-// secret; jwks: the web's key recovered from its jwks table, n/a when that is impossible).
+// offset the backend still accepts, with tokens signed as the app signs them (the shared
+// secret, or the web's key recovered from its jwks table, n/a when that is impossible).
 func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	h := fixtures.Test(t)
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
 	a := h.NewActor(t, "sec-leeway")
-	keys := secKeysFor(h, a)
+	keys := keysFor(h, a)
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)
 
@@ -218,14 +218,14 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	} {
 		t.Run("case="+strings.ReplaceAll(lw.name, " ", "-"), func(t *testing.T) {
 			figure := fmt.Sprintf("%s (%s)", lw.name, lw.asvs)
-			budget, hasBudget := secBudget(h, lw.budgetKey)
+			budget, hasBudget := policyBudget(h, lw.budgetKey)
 			if keys.Trusted.IsZero() {
 				why := "n/a in token mode " + h.Target.TokenMode + ": no token can be signed as the app signs (" + keys.TrustedWhy + ")"
 				t.Logf("%s: %s", figure, why)
 				h.Security.AddFigure(attack.Figure{Name: figure, Value: "n/a", Budget: h.Budgets().Cell(lw.budgetKey), Result: "n/a", Note: why})
 				return
 			}
-			probes := append([]time.Duration(nil), secLeewayProbes...)
+			probes := append([]time.Duration(nil), leewayProbes...)
 			if hasBudget && !slices.Contains(probes, budget+time.Second) {
 				probes = append(probes, budget+time.Second) // the direct check: just past the budget must be rejected
 				slices.Sort(probes)
@@ -237,7 +237,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 				now := time.Now()
 				tok, err := jwtforge.Sign(keys.Trusted, jwtforge.Merge(claims, lw.set(now, d)), nil)
 				require.NoError(t, err)
-				ok, status := secListAccepts(h, c, tok)
+				ok, status := listAccepts(h, c, tok)
 				mark := "rejected"
 				if ok {
 					mark = "accepted"
