@@ -6,6 +6,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,19 +18,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gotest.tools/gotestsum/testjson"
+
 	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
-// Event is one line of `go test -json` (cmd/test2json).
-type Event struct {
-	Time       time.Time
-	Action     string
-	Package    string
-	ImportPath string // build-output, build-fail
-	Test       string
-	Output     string
-	Elapsed    float64
-}
+// Event is one line of `go test -json` (cmd/test2json), as gotestsum's testjson reads it.
+type Event = testjson.TestEvent
 
 // Results of a test.
 const (
@@ -70,73 +65,157 @@ type Run struct {
 }
 
 // Parse reads a `go test -json` stream. Lines that are not JSON events are kept in Other.
+//
+// gotestsum's testjson scans and decodes the stream; its Execution is not used, because it keeps
+// the output of failed tests only (a passing test's output is dropped), and the summary's Notes and
+// the kill matrix read the output of every test. collector keeps it.
 func Parse(source string, r io.Reader) (*Run, error) {
 	run := &Run{Source: source, PackageOutput: map[string][]string{}, PackageResult: map[string]string{},
 		BuildFailed: map[string][]string{}, byName: map[string]*Test{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	buildOut := map[string][]string{}
-	partial := map[string]string{} // output pieces without a newline yet, per test
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			continue
-		}
-		var e Event
-		if line[0] != '{' || json.Unmarshal(line, &e) != nil {
-			run.Other = append(run.Other, string(line))
-			continue
-		}
-		switch e.Action {
-		case "build-output":
-			buildOut[e.ImportPath] = append(buildOut[e.ImportPath], strings.TrimRight(e.Output, "\n"))
-			continue
-		case "build-fail":
-			run.BuildFailed[e.ImportPath] = buildOut[e.ImportPath]
-			continue
-		}
-		if e.Test == "" {
-			switch e.Action {
-			case "output":
-				run.PackageOutput[e.Package] = append(run.PackageOutput[e.Package], strings.TrimRight(e.Output, "\n"))
-			case Pass, Fail, Skip:
-				run.PackageResult[e.Package] = e.Action
-				if d := time.Duration(e.Elapsed * float64(time.Second)); d > run.Elapsed {
-					run.Elapsed = d
-				}
-			}
-			continue
-		}
-		t := run.test(e.Package, e.Test)
-		switch e.Action {
-		case "output":
-			key := e.Package + "\x00" + e.Test
-			s := partial[key] + e.Output
-			for {
-				i := strings.IndexByte(s, '\n')
-				if i < 0 {
-					break
-				}
-				t.Output = append(t.Output, s[:i])
-				s = s[i+1:]
-			}
-			partial[key] = s
-		case Pass, Fail, Skip:
-			t.Result = e.Action
-			t.Elapsed = time.Duration(e.Elapsed * float64(time.Second))
-		}
-	}
-	if err := sc.Err(); err != nil {
+	c := &collector{run: run, buildOut: map[string][]string{}, partial: map[string]string{}}
+	events := eventLines(r, maxLine, func(line string) { run.Other = append(run.Other, line) })
+	_, err := testjson.ScanTestOutput(testjson.ScanConfig{Stdout: events, Handler: c, IgnoreNonJSONOutputLines: true})
+	c.flush()
+	if err != nil {
 		return run, fmt.Errorf("read %s: %w", source, err)
 	}
-	for key, s := range partial {
+	return run, nil
+}
+
+// collector is the testjson.EventHandler that builds a Run: every test's result, time and output.
+type collector struct {
+	run      *Run
+	buildOut map[string][]string // build output per import path, until its build-fail
+	partial  map[string]string   // output pieces without a newline yet, per test
+}
+
+// Err gets the lines testjson could not decode (eventLines passes it only lines that start like an
+// event, so these are broken events).
+func (c *collector) Err(text string) error {
+	c.run.Other = append(c.run.Other, text)
+	return nil
+}
+
+func (c *collector) Event(e testjson.TestEvent, _ *testjson.Execution) error {
+	if e.Bytes() == nil {
+		// An event testjson made up at the end for a test that never ended (it calls it failed):
+		// the Run keeps such a test Running, so the summary can say it did not finish.
+		return nil
+	}
+	run := c.run
+	switch e.Action {
+	case testjson.ActionBuild:
+		c.buildOut[e.ImportPath] = append(c.buildOut[e.ImportPath], strings.TrimRight(e.Output, "\n"))
+		return nil
+	case "build-fail":
+		run.BuildFailed[e.ImportPath] = c.buildOut[e.ImportPath]
+		return nil
+	}
+	if e.Test == "" {
+		switch e.Action {
+		case testjson.ActionOutput:
+			run.PackageOutput[e.Package] = append(run.PackageOutput[e.Package], strings.TrimRight(e.Output, "\n"))
+		case testjson.ActionPass, testjson.ActionFail, testjson.ActionSkip:
+			run.PackageResult[e.Package] = string(e.Action)
+			if d := time.Duration(e.Elapsed * float64(time.Second)); d > run.Elapsed {
+				run.Elapsed = d
+			}
+		}
+		return nil
+	}
+	t := run.test(e.Package, e.Test)
+	switch e.Action {
+	case testjson.ActionOutput:
+		key := e.Package + "\x00" + e.Test
+		s := c.partial[key] + e.Output
+		for {
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				break
+			}
+			t.Output = append(t.Output, s[:i])
+			s = s[i+1:]
+		}
+		c.partial[key] = s
+	case testjson.ActionPass, testjson.ActionFail, testjson.ActionSkip:
+		t.Result = string(e.Action)
+		t.Elapsed = time.Duration(e.Elapsed * float64(time.Second))
+	}
+	return nil
+}
+
+// flush ends the output lines that had no newline yet.
+func (c *collector) flush() {
+	for key, s := range c.partial {
 		if s != "" {
 			pkg, name, _ := strings.Cut(key, "\x00")
-			t := run.test(pkg, name)
+			t := c.run.test(pkg, name)
 			t.Output = append(t.Output, s)
 		}
 	}
-	return run, nil
+}
+
+// maxLine is the longest line passed to testjson, whose scanner stops the whole scan at a line of
+// bufio.MaxScanTokenSize (64 KiB) or more.
+const maxLine = bufio.MaxScanTokenSize - 1024
+
+// eventLines passes on the lines of r that start like a JSON event, each shorter than limit (an
+// event's Output is cut to fit, and says how much was cut), and hands every other line, as it is,
+// to other. Written by hand, for two limits of testjson: its scanner offers no buffer size, so one
+// long line (a test that logs a response body) would lose the whole run's results; and it logs a
+// warning with the raw text of a line that starts with "FAIL" (go test's own, on a build failure).
+func eventLines(r io.Reader, limit int, other func(string)) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		br := bufio.NewReaderSize(r, 64<<10)
+		w := bufio.NewWriter(pw)
+		var err error
+		for err == nil {
+			var line []byte
+			line, err = br.ReadBytes('\n')
+			body := bytes.TrimRight(line, "\r\n")
+			switch {
+			case len(body) == 0:
+				continue
+			case body[0] != '{':
+				other(string(body))
+				continue
+			case len(line) >= limit:
+				line = capEvent(body, limit)
+			}
+			if _, werr := w.Write(line); werr != nil {
+				err = werr
+			}
+		}
+		if ferr := w.Flush(); err == io.EOF {
+			err = ferr
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// capEvent shortens one event line to less than limit bytes with its newline (see eventLines):
+// the Output keeps its start, valid UTF-8, and ends with how many bytes were cut. A line that is
+// no event, or whose Output is not what makes it long, is cut as it is.
+func capEvent(line []byte, limit int) []byte {
+	var e Event
+	if json.Unmarshal(line, &e) == nil && e.Action != "" && e.Output != "" {
+		orig := e.Output
+		n := len(orig) * (limit - 256) / len(line) // encoding escapes make a byte of Output worth more than one byte of line
+		for range 16 {
+			keep := orig[:n]
+			for !utf8.ValidString(keep) && keep != "" {
+				keep = keep[:len(keep)-1]
+			}
+			e.Output = fmt.Sprintf("%s… [%d bytes cut]\n", keep, len(orig)-len(keep))
+			if b, err := json.Marshal(e); err == nil && len(b) < limit {
+				return append(b, '\n')
+			}
+			n = n * 9 / 10
+		}
+	}
+	return append(line[:limit-1:limit-1], '\n')
 }
 
 // ParseFile parses a `go test -json` file.

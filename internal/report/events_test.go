@@ -1,10 +1,15 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gotest.tools/gotestsum/testjson"
 )
 
 func stream(events ...Event) string {
@@ -182,7 +187,7 @@ func TestBaseline_KnownFailuresPassNewOnesFailAndFixedOnesMustBeRemoved(t *testi
 		r, err := Parse("e2e-hs256.json", strings.NewReader(stream(
 			Event{Action: "run", Package: pkg, Test: "TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
 			out("TestBrowser_UnauthenticatedChatVisitRedirectsToLogin", "    b_test.go:9: stays on /chat"),
-			Event{Action: result, Package: pkg, Test: "TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
+			Event{Action: testjson.Action(result), Package: pkg, Test: "TestBrowser_UnauthenticatedChatVisitRedirectsToLogin"},
 			Event{Action: "run", Package: pkg, Test: "TestToken_IsIssuedAfterSignIn"},
 			Event{Action: "pass", Package: pkg, Test: "TestToken_IsIssuedAfterSignIn"},
 			Event{Action: "pass", Package: pkg},
@@ -245,4 +250,37 @@ func TestSummary_NotesAreListedOncePerTest(t *testing.T) {
 	if empty := (&Summary{}).Notes(); len(empty) != 0 {
 		t.Errorf("notes of no run = %v", empty)
 	}
+}
+
+// A line longer than testjson's scanner takes (64 KiB) is shortened, not fatal: the events after it
+// are read, the long output keeps its start and says how much was cut. A quote-heavy output (each
+// '"' doubles when encoded) is cut to fit too. A non-JSON line never reaches testjson and is kept.
+func TestParse_LongLinesAreCutNotFatal(t *testing.T) {
+	long := strings.Repeat("x", 200<<10)
+	quotes := strings.Repeat(`"`, 100<<10)
+	raw := stream(
+		Event{Action: "run", Package: pkg, Test: "TestA"},
+		out("TestA", "start "+long),
+		out("TestA", quotes),
+		Event{Action: "fail", Package: pkg, Test: "TestA", Elapsed: 1},
+	) + "FAIL " + long + "\n" + stream(
+		Event{Action: "run", Package: pkg, Test: "TestB"},
+		Event{Action: "pass", Package: pkg, Test: "TestB"},
+		Event{Action: "fail", Package: pkg},
+	)
+	r, err := Parse("long.json", strings.NewReader(raw))
+	require.NoError(t, err)
+	a, b := r.Test("TestA"), r.Test("TestB")
+	require.NotNil(t, a)
+	require.NotNil(t, b, "the events after the long lines are read")
+	assert.Equal(t, Fail, a.Result)
+	assert.Equal(t, Pass, b.Result)
+	require.Equal(t, 2, len(a.Output), "both long output lines are kept")
+	assert.True(t, strings.HasPrefix(a.Output[0], "start xxx"), "the output keeps its start")
+	assert.True(t, strings.HasSuffix(a.Output[0], " bytes cut]"), "and says it was cut: %.40q", a.Output[0][len(a.Output[0])-40:])
+	assert.Less(t, len(a.Output[0]), bufio.MaxScanTokenSize)
+	assert.True(t, strings.HasPrefix(a.Output[1], `"""`))
+	assert.True(t, strings.HasSuffix(a.Output[1], " bytes cut]"), "a quote-heavy line is cut to fit too")
+	require.Equal(t, 1, len(r.Other))
+	assert.Equal(t, "FAIL "+long, r.Other[0], "a line that is no event is kept whole, beside testjson")
 }
