@@ -7,7 +7,6 @@
 //	  junit-<suite>-<mode>.xml              go test results as JUnit (make e2e: suite "e2e")
 //	  <suite>-<mode>.json                   go test -json
 //	  summary.md, summary-<name>.md         run summaries (internal/report/cmd/summarize)
-//	  timings-<mode>.txt                    tests per area, the slowest tests, the stack's phases
 //	  security-report-<mode>.md             the JWT attack matrix and the measured policies
 //	  <Test>/<mode>/[<session>/]            a failed browser test's trace, screenshot and logs
 //	  kill-matrix/<child>/, kill-matrix.md  the kill matrix's child runs (each such a layout) and table
@@ -46,8 +45,6 @@ func (d Dir) Summary(name string) string {
 	return d.join("summary-" + name + ".md")
 }
 
-// Timings is the timings report of an e2e run in a token mode.
-func (d Dir) Timings(mode string) string { return d.join("timings-" + mode + ".txt") }
 
 // SecurityReport is the security report of an e2e run in a token mode.
 func (d Dir) SecurityReport(mode string) string { return d.join("security-report-" + mode + ".md") }

@@ -16,7 +16,6 @@ func TestLayout_NamesEveryFile(t *testing.T) {
 	assert.Equal(t, "/a/e2e-jwks.json", d.JSON("e2e", "jwks"))
 	assert.Equal(t, "/a/summary.md", d.Summary(""))
 	assert.Equal(t, "/a/summary-killmatrix.md", d.Summary("killmatrix"))
-	assert.Equal(t, "/a/timings-hs256.txt", d.Timings("hs256"))
 	assert.Equal(t, "/a/security-report-jwks.md", d.SecurityReport("jwks"))
 	assert.Equal(t, "/a/TestBrowser_X_case=y/hs256", d.TestDir("TestBrowser_X/case=y", "hs256", ""))
 	assert.Equal(t, "/a/TestBrowser_X/hs256/user-b", d.TestDir("TestBrowser_X", "hs256", "user-b"))

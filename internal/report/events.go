@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +47,45 @@ type Test struct {
 
 // Top reports whether t is a top-level test (not a subtest).
 func (t *Test) Top() bool { return !strings.Contains(t.Name, "/") }
+
+// Slowest returns the run's n slowest top-level tests, slowest first.
+func (r *Run) Slowest(n int) []*Test {
+	var top []*Test
+	for _, t := range r.Tests {
+		if t.Top() && t.Result != Running {
+			top = append(top, t)
+		}
+	}
+	sort.SliceStable(top, func(i, j int) bool { return top[i].Elapsed > top[j].Elapsed })
+	return top[:min(n, len(top))]
+}
+
+// Phase is one step of the stack's life as the test process printed it ("stack: <name> <took>s").
+type Phase struct {
+	Name string
+	Took time.Duration
+}
+
+// phaseLine is a line of the stack's progress: its name, padded, then its time in seconds.
+var phaseLine = regexp.MustCompile(`^stack: (\S.*?)\s+(\d+\.\d+)s(?:\s|$)`)
+
+// Phases returns the stack's phases from the run's package output (start-up and teardown), in order.
+func (r *Run) Phases() []Phase {
+	var out []Phase
+	for _, pkg := range slices.Sorted(maps.Keys(r.PackageOutput)) {
+		for _, l := range r.PackageOutput[pkg] {
+			m := phaseLine.FindStringSubmatch(l)
+			if m == nil {
+				continue
+			}
+			d, err := time.ParseDuration(m[2] + "s")
+			if err == nil {
+				out = append(out, Phase{Name: m[1], Took: d})
+			}
+		}
+	}
+	return out
+}
 
 // Failed reports whether t failed or never finished.
 func (t *Test) Failed() bool { return t.Result == Fail || t.Result == Running }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -283,4 +284,37 @@ func TestParse_LongLinesAreCutNotFatal(t *testing.T) {
 	assert.True(t, strings.HasSuffix(a.Output[1], " bytes cut]"), "a quote-heavy line is cut to fit too")
 	require.Equal(t, 1, len(r.Other))
 	assert.Equal(t, "FAIL "+long, r.Other[0], "a line that is no event is kept whole, beside testjson")
+}
+
+// Slowest orders the top-level tests by go test's time and leaves out subtests and unfinished
+// tests; Phases reads the stack's progress lines from the package output, and the summary shows both.
+func TestRun_SlowestAndPhases(t *testing.T) {
+	r, err := Parse("e2e-hs256.json", strings.NewReader(stream(
+		out("", "stack: resolve                        0.04s  target reference.yaml, token mode hs256"),
+		out("", "stack: service web                    1.46s  http://localhost:20690"),
+		out("", "stack: removed 2 leftovers of killed runs"),
+		Event{Action: "run", Package: pkg, Test: "TestA"},
+		Event{Action: "pass", Package: pkg, Test: "TestA", Elapsed: 1.5},
+		Event{Action: "run", Package: pkg, Test: "TestB"},
+		Event{Action: "run", Package: pkg, Test: "TestB/sub"},
+		Event{Action: "pass", Package: pkg, Test: "TestB/sub", Elapsed: 9},
+		Event{Action: "pass", Package: pkg, Test: "TestB", Elapsed: 3.25},
+		Event{Action: "run", Package: pkg, Test: "TestC"},
+		Event{Action: "pass", Package: pkg, Test: "TestC", Elapsed: 0.5},
+		Event{Action: "run", Package: pkg, Test: "TestNeverEnded"},
+		out("", "stack: teardown                       0.59s"),
+		Event{Action: "fail", Package: pkg, Elapsed: 10},
+	)))
+	require.NoError(t, err)
+	var names []string
+	for _, x := range r.Slowest(2) {
+		names = append(names, x.Name)
+	}
+	assert.Equal(t, []string{"TestB", "TestA"}, names)
+	assert.Len(t, r.Slowest(10), 3, "top-level tests that ended only")
+	assert.Equal(t, []Phase{{"resolve", 40 * time.Millisecond}, {"service web", 1460 * time.Millisecond}, {"teardown", 590 * time.Millisecond}}, r.Phases())
+	md := (&Summary{Runs: []*Run{r}}).Markdown()
+	assert.Contains(t, md, "### Timings")
+	assert.Contains(t, md, "slowest: `TestB` 3.2s, `TestA` 1.5s, `TestC` 0.5s")
+	assert.Contains(t, md, "stack: resolve 0.04s, service web 1.46s, teardown 0.59s")
 }

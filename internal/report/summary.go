@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authflow-e2e/authflow/internal/artifacts"
+	"github.com/authflow-e2e/authflow/internal/redact"
 )
 
 // Summary is the Markdown run summary of one or more `go test -json` runs.
@@ -184,7 +185,7 @@ func (s *Summary) Problems() []string {
 			out = append(out, RunName(r.Source)+": "+p)
 		}
 		if s.Shard != "" && len(r.Tests) > 0 && !r.PackageOutputContains("authflow: shard "+s.Shard+" runs") {
-			out = append(out, fmt.Sprintf("%s: AUTHFLOW_SHARD=%s is set, but the test process did not apply it, so this shard ran every test (does TestMain call applyShard?)", RunName(r.Source), s.Shard))
+			out = append(out, fmt.Sprintf("%s: AUTHFLOW_SHARD=%s is set, but the test process did not apply it, so this shard ran every test (does TestMain call fixtures.Main?)", RunName(r.Source), s.Shard))
 		}
 	}
 	return out
@@ -304,6 +305,7 @@ func (s *Summary) Markdown() string {
 	}
 	testTable(&b, "Not applicable (skipped)", "reason", skipped)
 	testTable(&b, "Notes (accepted, but not the preferred answer)", "note", notes)
+	timings(&b, s.Runs)
 	if len(problems) > 0 {
 		b.WriteString("### Problems\n\n")
 		for _, p := range problems {
@@ -314,7 +316,7 @@ func (s *Summary) Markdown() string {
 
 	if s.Artifacts != "" {
 		b.WriteString("### Artifacts\n\n")
-		fmt.Fprintf(&b, "- `%s/`: JUnit XML (`junit-*.xml`), `go test -json` output (`*.json`), timings, the run summaries (`summary*.md`)\n", s.Artifacts)
+		fmt.Fprintf(&b, "- `%s/`: JUnit XML (`junit-*.xml`), `go test -json` output (`*.json`), the run summaries (`summary*.md`)\n", s.Artifacts)
 		seen := map[string]bool{}
 		for _, f := range failures {
 			top, _, _ := strings.Cut(f.Test, "/")
@@ -350,6 +352,37 @@ func (s *Summary) runURL() string {
 }
 
 // testTable writes a section of (run, test, text) rows, at most MaxListed of them; nothing without rows.
+// SlowestListed is how many of a run's slowest tests the summary names.
+const SlowestListed = 5
+
+// timings writes, per run, its slowest top-level tests and the stack's phases (Run.Phases).
+func timings(b *strings.Builder, runs []*Run) {
+	var out strings.Builder
+	for _, r := range runs {
+		var slow []string
+		for _, t := range r.Slowest(SlowestListed) {
+			slow = append(slow, fmt.Sprintf("`%s` %.1fs", t.Name, t.Elapsed.Seconds()))
+		}
+		if len(slow) == 0 {
+			continue
+		}
+		fmt.Fprintf(&out, "- %s\n  - slowest: %s\n", RunName(r.Source), strings.Join(slow, ", "))
+		if ph := r.Phases(); len(ph) > 0 {
+			var parts []string
+			for _, p := range ph {
+				parts = append(parts, fmt.Sprintf("%s %.2fs", p.Name, p.Took.Seconds()))
+			}
+			fmt.Fprintf(&out, "  - stack: %s\n", redact.String(strings.Join(parts, ", ")))
+		}
+	}
+	if out.Len() == 0 {
+		return
+	}
+	b.WriteString("### Timings\n\nThe slowest top-level tests as go test timed them (a parallel test's wait for a slot excluded, its subtests included), and the stack's phases.\n\n")
+	b.WriteString(out.String())
+	b.WriteString("\n")
+}
+
 func testTable(b *strings.Builder, title, column string, rows [][3]string) {
 	if len(rows) == 0 {
 		return
