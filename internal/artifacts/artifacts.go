@@ -45,7 +45,6 @@ func (d Dir) Summary(name string) string {
 	return d.join("summary-" + name + ".md")
 }
 
-
 // SecurityReport is the security report of an e2e run in a token mode.
 func (d Dir) SecurityReport(mode string) string { return d.join("security-report-" + mode + ".md") }
 
