@@ -86,7 +86,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signup-session")
+	a := h.NewUser("signup-session")
 	_, ok := sessionCookie(a.Auth)
 	require.True(t, ok, "sign-up sets a session cookie (auto sign-in)")
 	s, err := a.Auth.GetSession(c)
@@ -105,7 +105,7 @@ func TestSignUp_SignsTheNewUserIn(t *testing.T) {
 func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "dup")
+	a := h.NewUser("dup")
 	for _, tc := range []struct{ name, email string }{
 		{"case=same-address", a.Email},
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
@@ -234,7 +234,7 @@ func TestSignUp_InvalidInputIsRefused(t *testing.T) {
 func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signin")
+	a := h.NewUser("signin")
 	before, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
@@ -259,7 +259,7 @@ func TestSignIn_CorrectPasswordCreatesASessionRow(t *testing.T) {
 // stores addresses in lower case, so a user typing a capital letter still gets in.
 func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "signin-case")
+	a := h.NewUser("signin-case")
 	u, err := authClient(h, nil, nil).SignIn(h.Ctx, strings.ToUpper(a.Email), a.Password.Value())
 	require.NoError(t, err, "sign-in with the address in upper case")
 	assert.Equal(t, a.User.ID, u.ID)
@@ -271,7 +271,7 @@ func TestSignIn_EmailAddressIsCaseInsensitive(t *testing.T) {
 func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signin-bad")
+	a := h.NewUser("signin-bad")
 	before, err := h.DB.SessionsForUser(c, a.User.ID)
 	require.NoError(t, err)
 
@@ -314,7 +314,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "session")
+	a := h.NewUser("session")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err, "get-session with the session cookie\n%s", h.ServiceLogs(10))
 	require.NotNil(t, s, "get-session with a valid cookie must not answer null")
@@ -339,7 +339,7 @@ func TestSession_GetSessionReturnsTheSignedInUser(t *testing.T) {
 // path "/", and an expiry that matches the session row.
 func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "cookie")
+	a := h.NewUser("cookie")
 	ck, ok := sessionCookie(a.Auth)
 	require.True(t, ok, "a session cookie after sign-up; cookies: %v", cookieNames(a.Auth))
 	assert.True(t, ck.HTTPOnly, "the session cookie must be HttpOnly")
@@ -358,7 +358,7 @@ func TestSession_CookieIsHttpOnlyAndNotCrossSite(t *testing.T) {
 // an error, not a session) with no cookie, a forged cookie, or a real cookie with a bad signature.
 func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "session-null")
+	a := h.NewUser("session-null")
 	real, ok := sessionCookie(a.Auth)
 	require.True(t, ok)
 	for _, tc := range []struct {
@@ -390,7 +390,7 @@ func TestSession_WithoutAValidCookieGetSessionIsNull(t *testing.T) {
 func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "two-sessions")
+	a := h.NewUser("two-sessions")
 	second := a.Auth.NewSession()
 	_, err := second.SignInAs(c, a.Persona)
 	require.NoError(t, err, "second sign-in of the same user")
@@ -440,7 +440,7 @@ func TestSession_TwoConcurrentSessionsOfOneUserBothWork(t *testing.T) {
 func TestSignOut_EndsTheSession(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signout")
+	a := h.NewUser("signout")
 	s, err := a.Auth.GetSession(c)
 	require.NoError(t, err)
 	require.NotNil(t, s)
@@ -481,7 +481,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 func TestSignOut_WithoutATrustedOriginIsRefused(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signout-origin")
+	a := h.NewUser("signout-origin")
 	for _, tc := range []struct {
 		name string
 		opt  betterauth.RequestOption

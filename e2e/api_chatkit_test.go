@@ -60,7 +60,7 @@ func doneItems(s *chatkit.Stream) []chatkit.Item {
 // with the text the deltas built, no error event, and a clean end of the body.
 func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.Shared(t, data.RoleUserA)
+	a := h.User(data.RoleUserA)
 	text := "Hello there, " + marker("order")
 	s, streamErr := a.ChatKit.CreateThread(h.Ctx, text)
 	require.NotNil(t, s, "no answer to threads.create: %v\n%s", streamErr, h.ServiceLogs(10))
@@ -142,7 +142,7 @@ func TestChatKit_CreateThreadStreamsTheEventsInOrder(t *testing.T) {
 func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.Shared(t, data.RoleUserA)
+	a := h.User(data.RoleUserA)
 	first := "Remember this code word: " + marker("context")
 	s1 := newThread(h, a.ChatKit, first)
 	second := "What did I just tell you?"
@@ -195,7 +195,7 @@ func walkThreads(h *fixtures.T, ck *chatkit.Client, limit int, order string) []s
 // pages through them in both orders and with several page sizes.
 func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "list")
+	a := h.NewUser("list")
 	var created []string // oldest first
 	// "list tasks" gets a short reply: the threads matter here, not their text.
 	for range 5 {
@@ -245,7 +245,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 // of the turn with the text sent and the reply streamed, oldest first.
 func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.Shared(t, data.RoleUserA)
+	a := h.User(data.RoleUserA)
 	text := "Please remember " + marker("get")
 	start := time.Now()
 	s := newThread(h, a.ChatKit, text)
@@ -273,7 +273,7 @@ func TestChatKit_GetByIDReturnsWhatWasSent(t *testing.T) {
 func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.Shared(t, data.RoleUserA)
+	a := h.User(data.RoleUserA)
 	m1, m2 := "first "+marker("items"), "second "+marker("items")
 	s1 := newThread(h, a.ChatKit, m1)
 	s2, err := a.ChatKit.AddUserMessage(c, s1.ThreadID, m2)
@@ -322,7 +322,7 @@ func TestChatKit_ItemsListReturnsWhatWasSent(t *testing.T) {
 func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "rename")
+	a := h.NewUser("rename")
 	s := newThread(h, a.ChatKit, "a thread to rename")
 	title := "Renamed ✅ " + marker("title")
 	th, err := a.ChatKit.UpdateThread(c, s.ThreadID, title)
@@ -352,7 +352,7 @@ func TestChatKit_UpdateRenamesTheThread(t *testing.T) {
 func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "delete")
+	a := h.NewUser("delete")
 	keep := newThread(h, a.ChatKit, data.AddTask("a thread to keep"))
 	gone := newThread(h, a.ChatKit, data.AddTask("a thread to delete"))
 	require.NoError(t, a.ChatKit.DeleteThread(c, gone.ThreadID), "threads.delete of the caller's thread")
@@ -394,7 +394,7 @@ func TestChatKit_DeleteRemovesTheThread(t *testing.T) {
 func TestChatKit_HistoryOfOneHundredMessagesLoadsUnderTwoSeconds(t *testing.T) {
 	h := fixtures.Test(t, fixtures.Serial())
 	c := h.Ctx
-	a := h.NewActor(t, "history")
+	a := h.NewUser("history")
 	const turns = 50
 	sent := make([]string, turns)
 	for i := range sent {
@@ -500,7 +500,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	h := fixtures.Test(t)
 	h.Needs(targets.FeatureTasks)
 	c := h.Ctx
-	x, y := h.NewActor(t, "tasks-x"), h.NewActor(t, "tasks-y")
+	x, y := h.NewUser("tasks-x"), h.NewUser("tasks-y")
 	yTitle, alpha, beta := marker("y-task"), marker("alpha"), marker("beta")
 	newThread(h, y.ChatKit, data.AddTask(yTitle))
 	require.Equal(t, []string{yTitle}, h.Tasks(t, y.User.ID), "the other user's task row")
@@ -563,8 +563,8 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 // stream byte.
 func TestChatKit_RequestsWithoutAValidTokenAreRefused(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.Shared(t, data.RoleUserA)
-	b := h.Shared(t, data.RoleUserB)
+	a := h.User(data.RoleUserA)
+	b := h.User(data.RoleUserB)
 	changed, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": b.User.ID})
 	require.NoError(t, err)
 	claims, err := jwtforge.DecodeClaims(a.Token)

@@ -41,7 +41,7 @@ func threadRequests(threadID string) []chatkit.Request {
 func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
+	a, b := h.User(data.RoleUserA), h.User(data.RoleUserB)
 	secret := marker("a-private")
 	s := newThread(h, a.ChatKit, "my private note "+secret)
 	title := "A's title " + marker("a-title")
@@ -80,7 +80,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 // body (with the id itself masked), so a thread's existence does not leak.
 func TestIsolation_ForeignAndMissingThreadIDsAnswerAlike(t *testing.T) {
 	h := fixtures.Test(t)
-	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
+	a, b := h.User(data.RoleUserA), h.User(data.RoleUserB)
 	foreign := newThread(h, a.ChatKit, "a thread B must not detect "+marker("alike")).ThreadID
 	missing := missingThreadID(foreign)
 	mask := func(body []byte, id string) string { return strings.ReplaceAll(string(body), id, "<thread id>") }
@@ -129,7 +129,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 	h := fixtures.Test(t)
 	h.Needs(targets.FeatureTasks)
 	c := h.Ctx
-	a, b := h.NewActor(t, "iso-tasks-a"), h.NewActor(t, "iso-tasks-b")
+	a, b := h.NewUser("iso-tasks-a"), h.NewUser("iso-tasks-b")
 	aTitle, bTitle := marker("a-task"), marker("b-task")
 	newThread(h, a.ChatKit, data.AddTask(aTitle))
 	require.Equal(t, []string{aTitle}, h.Tasks(t, a.User.ID))
@@ -160,7 +160,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 // user A's id: the backend must refuse it rather than serve A's threads.
 func TestIsolation_TokenWithAnotherUsersSubIsRefused(t *testing.T) {
 	h := fixtures.Test(t)
-	a, b := h.Shared(t, data.RoleUserA), h.Shared(t, data.RoleUserB)
+	a, b := h.User(data.RoleUserA), h.User(data.RoleUserB)
 	id := newThread(h, a.ChatKit, "a thread for the forged-sub test").ThreadID
 	forged, err := jwtforge.TamperClaims(b.Token, map[string]any{"sub": a.User.ID})
 	require.NoError(t, err)
@@ -193,7 +193,7 @@ var identityMetadataKeys = []string{"user_id", "userId", "user", "sub", "owner"}
 func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a, b := h.NewActor(t, "sub-only-a"), h.NewActor(t, "sub-only-b")
+	a, b := h.NewUser("sub-only-a"), h.NewUser("sub-only-b")
 	title := marker("a-title")
 	aThread := newThread(h, a.ChatKit, "a thread B must not reach").ThreadID
 	_, err := a.ChatKit.UpdateThread(c, aThread, title)
@@ -237,7 +237,7 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 func TestIsolation_TwoUsersOnOneKeepAliveConnectionGetTheirOwnThreads(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a, b := h.NewActor(t, "one-conn-a"), h.NewActor(t, "one-conn-b")
+	a, b := h.NewUser("one-conn-a"), h.NewUser("one-conn-b")
 	aThread := newThread(h, a.ChatKit, "A's thread on a shared connection").ThreadID
 	bThread := newThread(h, b.ChatKit, "B's thread on a shared connection").ThreadID
 

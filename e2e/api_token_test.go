@@ -28,7 +28,7 @@ import (
 func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "token")
+	a := h.NewUser("token")
 	cl := a.Auth.NewSession()
 	_, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err)
@@ -46,7 +46,7 @@ func TestToken_IsIssuedAfterSignIn(t *testing.T) {
 // no token in the body.
 func TestToken_WithoutASessionIsRefused(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.Shared(t, data.RoleUserA)
+	a := h.User(data.RoleUserA)
 	real, ok := sessionCookie(a.Auth)
 	require.True(t, ok, "user A holds a session cookie")
 	for _, tc := range []struct{ name, cookie string }{
@@ -76,7 +76,7 @@ func TestToken_WithoutASessionIsRefused(t *testing.T) {
 func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 	h := fixtures.Test(t)
 	require.Positive(t, h.Target.Lifetime, "target %s sets no token.lifetime for mode %s", h.Target.File, h.Target.TokenMode)
-	a := h.NewActor(t, "claims")
+	a := h.NewUser("claims")
 	before := time.Now().Add(-fixtures.ClockSkew)
 	_, tr, err := a.Auth.Token(h.Ctx)
 	require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "signature")
+	a := h.NewUser("signature")
 
 	t.Run("case=verifies", func(t *testing.T) {
 		claims, err := verifyToken(h, a.Auth, a.Token)
@@ -167,7 +167,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 		return
 	}
 	c := h.Ctx
-	a := h.NewActor(t, "jwks")
+	a := h.NewUser("jwks")
 	_, first, err := a.Auth.JWKS(c)
 	require.NoError(t, err, "GET the JWKS\n%s", h.ServiceLogs(10))
 	require.NotEmpty(t, first.Keys, "the JWKS publishes at least one key")
@@ -232,7 +232,7 @@ func TestToken_SigningKeyStaysStableAcrossRepeatedCalls(t *testing.T) {
 func tokenSecretStaysStable(h *fixtures.T) {
 	t := h.T
 	c := h.Ctx
-	a := h.NewActor(t, "hskey")
+	a := h.NewUser("hskey")
 	toks := make([]secret.Secret, 9)
 	errs := make([]error, len(toks))
 	for i := range 3 {
@@ -256,7 +256,7 @@ func tokenSecretStaysStable(h *fixtures.T) {
 func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a, b := h.NewActor(t, "token-order-a"), h.NewActor(t, "token-order-b")
+	a, b := h.NewUser("token-order-a"), h.NewUser("token-order-b")
 	ca, cb := a.Auth.NewSession(), b.Auth.NewSession()
 	_, err := ca.SignInAs(c, a.Persona)
 	require.NoError(t, err)
@@ -281,7 +281,7 @@ func TestToken_NamesTheCallersUserWhenAnotherUserSignedInAfter(t *testing.T) {
 func TestToken_IsIssuedOnlyForALiveSession(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "token-live")
+	a := h.NewUser("token-live")
 	cl := a.Auth.NewSession()
 	_, err := cl.SignInAs(c, a.Persona)
 	require.NoError(t, err)

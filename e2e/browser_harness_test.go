@@ -76,7 +76,7 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.`)
 // trace) for the password, the cookie values and anything shaped like a JWT.
 func TestBrowser_HarnessFailureArtifactsHoldNoSecrets(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "browser-redact")
+	a := h.NewUser("browser-redact")
 	s := h.BrowserSession(t, "")
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))
 	toChat(t, s, s.LoginPage().Landing())

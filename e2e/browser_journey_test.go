@@ -151,7 +151,7 @@ func TestBrowser_SignUpThroughTheFormLandsOnTheChatPageSignedIn(t *testing.T) {
 
 func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "browser-login")
+	a := h.NewUser("browser-login")
 	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 
@@ -164,7 +164,7 @@ func TestBrowser_LogInThroughTheFormLandsOnTheChatPage(t *testing.T) {
 
 func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "browser-wrongpw")
+	a := h.NewUser("browser-wrongpw")
 	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 	login := s.LoginPage()
@@ -186,7 +186,7 @@ func TestBrowser_WrongPasswordShowsAnErrorAndCreatesNoSession(t *testing.T) {
 
 func TestBrowser_DuplicateEmailShowsAnErrorAndCreatesNoSession(t *testing.T) {
 	h := fixtures.Test(t)
-	a := h.NewActor(t, "browser-dup")
+	a := h.NewUser("browser-dup")
 	before := sessionCount(h, a.User.ID)
 	s := h.BrowserSession(t, "")
 	signUp := s.SignUpPage()
@@ -386,7 +386,7 @@ func TestBrowser_ChatWidgetMounts(t *testing.T) {
 func TestBrowser_ASecondUserInTheSameBrowserSeesNothingOfTheFirst(t *testing.T) {
 	h := fixtures.Test(t)
 	s := h.BrowserSession(t, "")
-	a, b := h.NewActor(t, "same-browser-a"), h.NewActor(t, "same-browser-b")
+	a, b := h.NewUser("same-browser-a"), h.NewUser("same-browser-b")
 	title := uniqueTitle("first-user")
 
 	require.NoError(t, s.LoginPage().LogIn(a.Persona))

@@ -154,7 +154,7 @@ func TestSecurity_TokenAfterSignOut(t *testing.T) {
 	h := fixtures.Test(t)
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
-	a := h.NewActor(t, "sec-signout")
+	a := h.NewUser("sec-signout")
 	keys := keysFor(h, a)
 	measureWindow(h, c, a, keys, "token after sign-out (ASVS 7.4.1)", attack.BudgetAfterSignOut, "sign-out", func() {
 		require.NoError(t, a.Auth.SignOut(c), "sign-out")
@@ -169,7 +169,7 @@ func TestSecurity_TokenAfterUserDelete(t *testing.T) {
 	h := fixtures.Test(t)
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
-	a := h.NewActor(t, "sec-deleted")
+	a := h.NewUser("sec-deleted")
 	keys := keysFor(h, a)
 	measureWindow(h, c, a, keys, "token after user deletion (ASVS 7.4.2)", attack.BudgetAfterUserDelete, "user's deletion", func() {
 		tx, err := h.DB.Pool().Begin(c)
@@ -200,7 +200,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 	h := fixtures.Test(t)
 	t.Cleanup(func() { writeSecurityReport(h) })
 	c := h.Ctx
-	a := h.NewActor(t, "sec-leeway")
+	a := h.NewUser("sec-leeway")
 	keys := keysFor(h, a)
 	claims, err := jwtforge.DecodeClaims(a.Token)
 	require.NoError(t, err)

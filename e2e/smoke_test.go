@@ -17,7 +17,7 @@ import (
 func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
 	h := fixtures.Test(t)
 	c := h.Ctx
-	a := h.NewActor(t, "smoke")
+	a := h.NewUser("smoke")
 
 	u, err := h.DB.UserByEmail(c, a.Email)
 	require.NoError(t, err, "the user row after sign-up")
