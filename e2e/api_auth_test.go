@@ -56,6 +56,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 	assert.Equal(t, p.Name, u.Name, "the answer names the user")
 
 	t.Run("case=user-row", func(t *testing.T) {
+		h := h.Sub(t)
 		row, err := h.DB.UserByEmail(c, p.Email)
 		require.NoError(t, err, "the user row after a 200 sign-up")
 		assert.Equal(t, u.ID, row.ID, "the row's id is the id the answer gave")
@@ -66,6 +67,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 		assert.Equal(t, 1, n, "exactly one user row for the address")
 	})
 	t.Run("case=credential-account-row", func(t *testing.T) {
+		h := h.Sub(t)
 		accts, err := h.DB.AccountsForUser(c, u.ID)
 		require.NoError(t, err)
 		require.Len(t, accts, 1, "one account row for an e-mail/password user")
@@ -73,6 +75,7 @@ func TestSignUp_CreatesTheUserAndACredentialAccount(t *testing.T) {
 		assert.Equal(t, u.ID, accts[0].AccountID, "a credential account's accountId is the user id")
 	})
 	t.Run("case=password-stored-hashed", func(t *testing.T) {
+		h := h.Sub(t)
 		accts, err := h.DB.AccountsForUser(c, u.ID)
 		require.NoError(t, err)
 		require.NotEmpty(t, accts)
@@ -111,6 +114,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		{"case=upper-case-address", strings.ToUpper(a.Email)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			h := h.Sub(t)
 			other := authClient(h, nil, nil)
 			_, err := other.SignUp(c, "Impostor", tc.email, data.NewPassword().Value())
 			he := requireHTTPError(t, err, http.StatusUnprocessableEntity, codeUserExists, "second sign-up of "+tc.email)
@@ -120,6 +124,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		})
 	}
 	t.Run("case=one-user-row", func(t *testing.T) {
+		h := h.Sub(t)
 		n, err := h.DB.CountUsersByEmail(c, a.Email)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "the duplicate sign-ups left exactly one user row (case-insensitive count)")
@@ -128,6 +133,7 @@ func TestSignUp_DuplicateEmailIsRefusedWithoutASecondRow(t *testing.T) {
 		assert.Len(t, accts, 1, "no second account row was attached to the existing user")
 	})
 	t.Run("case=original-password-still-works", func(t *testing.T) {
+		h := h.Sub(t)
 		u, err := authClient(h, nil, nil).SignInAs(c, a.Persona)
 		require.NoError(t, err, "the first user's password must survive a duplicate sign-up")
 		assert.Equal(t, a.User.ID, u.ID)
@@ -276,6 +282,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 	require.NoError(t, err)
 
 	attempt := func(t *testing.T, email string) *betterauth.Response {
+		h := h.Sub(t)
 		cl := authClient(h, nil, nil)
 		resp, err := cl.Do(c, http.MethodPost, cl.AuthURL("/sign-in/email"),
 			map[string]string{"email": email, "password": data.NewPassword().Value()})
@@ -303,6 +310,7 @@ func TestSignIn_WrongPasswordAndUnknownUserAnswerAlike(t *testing.T) {
 			"wrong password and unknown user must answer the same body, or the body tells which addresses exist")
 	})
 	t.Run("case=no-session-row", func(t *testing.T) {
+		h := h.Sub(t)
 		after, err := h.DB.SessionsForUser(c, a.User.ID)
 		require.NoError(t, err)
 		assert.Len(t, after, len(before), "a wrong password must not create a session row")
@@ -448,6 +456,7 @@ func TestSignOut_EndsTheSession(t *testing.T) {
 	require.NoError(t, a.Auth.SignOut(c), "sign-out with the session cookie and the app's Origin\n%s", h.ServiceLogs(10))
 
 	t.Run("case=session-row-gone-or-expired", func(t *testing.T) {
+		h := h.Sub(t)
 		rows, err := h.DB.SessionsForUser(c, a.User.ID)
 		require.NoError(t, err)
 		for _, r := range rows {

@@ -152,6 +152,7 @@ func TestChatKit_AddUserMessageContinuesTheThreadWithContext(t *testing.T) {
 	assert.NotContains(t, s2.Types(), chatkit.EventThreadCreated, "continuing a thread must not create another one")
 	assert.Equal(t, s1.ThreadID, s2.ThreadID, "the reply belongs to the same thread")
 	t.Run("part=reply-refers-to-the-previous-message", func(t *testing.T) {
+		h := h.Sub(t)
 		h.Needs(targets.FeatureContext)
 		assert.Contains(t, s2.Text, strings.TrimPrefix(first, "Remember this code word: "),
 			"the assistant must keep the thread's context: its reply should refer to the previous message")
@@ -217,7 +218,7 @@ func TestChatKit_ThreadsListPaginatesWithoutDuplicatesOrGaps(t *testing.T) {
 		{"case=limit-above-count", 20, "asc", created},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fixtures.Test(t)
+			h := fixtures.Test(t)
 			got := walkThreads(h, a.ChatKit, tc.limit, tc.order)
 			requireNoDuplicates(t, got, "threads.list")
 			assert.Equal(t, tc.want, got, "every thread exactly once, in %s order of creation", tc.order)
@@ -507,6 +508,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 
 	var thread string
 	say := func(t *testing.T, msg string) string {
+		h := h.Sub(t)
 		t.Helper()
 		var s *chatkit.Stream
 		var err error
@@ -524,6 +526,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 	}
 
 	t.Run("case=add-task", func(t *testing.T) {
+		h := h.Sub(t)
 		reply := say(t, data.AddTask(alpha))
 		assert.Contains(t, reply, alpha, "the assistant confirms the task")
 		assert.Equal(t, []string{alpha}, h.Tasks(t, x.User.ID), "one task row for the user")
@@ -531,6 +534,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 		assert.Equal(t, []string{alpha, beta}, h.Tasks(t, x.User.ID), "a second task row, in order")
 	})
 	t.Run("case=list-tasks", func(t *testing.T) {
+		h := h.Sub(t)
 		reply := say(t, data.MsgListTasks)
 		assert.Contains(t, reply, alpha)
 		assert.Contains(t, reply, beta)
@@ -538,6 +542,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 		assert.Equal(t, []string{alpha, beta}, h.Tasks(t, x.User.ID), "listing changes no row")
 	})
 	t.Run("case=complete-task-1", func(t *testing.T) {
+		h := h.Sub(t)
 		reply := say(t, "complete task 1")
 		assert.Contains(t, reply, alpha, "the assistant names the completed task")
 		tasks := taskRows(h, x.User.ID)
@@ -549,6 +554,7 @@ func TestChatKit_TaskCommandsChangeOnlyThatUsersTasks(t *testing.T) {
 		assert.False(t, *tasks[1].Completed, "task 2 (%s) is untouched", beta)
 	})
 	t.Run("case=other-user-untouched", func(t *testing.T) {
+		h := h.Sub(t)
 		tasks := taskRows(h, y.User.ID)
 		require.Equal(t, []string{yTitle}, taskTitles(tasks), "the other user's tasks did not change")
 		if tasks[0].Completed != nil {
@@ -634,6 +640,7 @@ func TestChatKit_CORSPreflightAllowsTheAppOriginToSendTheToken(t *testing.T) {
 		t.Skipf("the ChatKit endpoint is on the app's origin %s: the browser sends no preflight", appOrigin)
 	}
 	preflight := func(t *testing.T, from string) *http.Response {
+		h := h.Sub(t)
 		req, err := http.NewRequestWithContext(h.Ctx, http.MethodOptions, h.Target.App.ChatKitURL, nil)
 		require.NoError(t, err)
 		req.Header.Set("Origin", from)

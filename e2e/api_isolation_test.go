@@ -64,6 +64,7 @@ func TestIsolation_UserBCannotReachUserAsThread(t *testing.T) {
 	t.Run("case=update", func(t *testing.T) { send(t, reqs[3]) })
 	t.Run("case=delete", func(t *testing.T) { send(t, reqs[4]) })
 	t.Run("case=list", func(t *testing.T) {
+		h := h.Sub(t)
 		ids := walkThreads(h, b.ChatKit, 100, "desc")
 		assert.NotContains(t, ids, id, "user B's threads.list shows user A's thread")
 	})
@@ -139,6 +140,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 		assert.NotContains(t, bThread.Text, aTitle, "user B's task list shows user A's task")
 	})
 	t.Run("case=complete-task-1", func(t *testing.T) {
+		h := h.Sub(t)
 		s, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, "complete task 1")
 		require.NoError(t, err)
 		assert.NotContains(t, s.Text, aTitle, "user B's reply names user A's task")
@@ -149,6 +151,7 @@ func TestIsolation_UserBCannotSeeOrChangeUserAsTasks(t *testing.T) {
 		}
 	})
 	t.Run("case=add-task", func(t *testing.T) {
+		h := h.Sub(t)
 		_, err := b.ChatKit.AddUserMessage(c, bThread.ThreadID, data.AddTask(bTitle))
 		require.NoError(t, err)
 		assert.Equal(t, []string{bTitle}, h.Tasks(t, b.User.ID), "user B's task is B's")
@@ -213,6 +216,7 @@ func TestIsolation_IdentityComesOnlyFromTheTokensSub(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
+			h := h.Sub(t)
 			ck := h.ChatKitClient(chatkit.Client{Token: chatkit.StaticToken(b.Token), Header: v.header})
 			var page chatkit.Page[chatkit.Thread]
 			err := ck.Call(c, chatkit.Request{Type: chatkit.TypeThreadsList, Params: map[string]any{"limit": 50}, Metadata: v.metadata}, &page)

@@ -36,6 +36,7 @@ func TestSchema_BetterAuthTablesHaveTheColumnsBetterAuthNeeds(t *testing.T) {
 		})
 	}
 	t.Run("case=checked-live", func(t *testing.T) {
+		h := h.Sub(t)
 		// The same check against the live database, as CheckSchema runs it.
 		err := h.DB.CheckSchema(h.Ctx, schema)
 		require.NoError(t, err, "schema check against the running database")

@@ -92,6 +92,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 		assert.False(t, iat.Before(before.Truncate(time.Second)) || iat.After(after), "iat %s is not the time of the request", iat)
 	})
 	t.Run("case=expires-within-the-lifetime", func(t *testing.T) {
+		h := h.Sub(t)
 		exp, ok := fixtures.NumericClaim(claims, "exp")
 		require.True(t, ok, "the token has an exp claim (a token without one never expires)")
 		assert.True(t, exp.After(after), "the token is already expired (exp %s)", exp)
@@ -106,6 +107,7 @@ func TestToken_ClaimsNameTheUserAndExpireWithinTheModesLifetime(t *testing.T) {
 	})
 	if h.Target.Mode.IssuerAudience() {
 		t.Run("case=issuer-and-audience", func(t *testing.T) {
+			h := h.Sub(t)
 			assert.Equal(t, h.Target.App.Issuer, claims["iss"], "iss must be the issuer the backend expects")
 			aud, err := betterauth.Audience(claims)
 			require.NoError(t, err, "aud must be a string or a list of strings")
@@ -123,17 +125,20 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 	a := h.NewUser("signature")
 
 	t.Run("case=verifies", func(t *testing.T) {
+		h := h.Sub(t)
 		claims, err := verifyToken(h, a.Auth, a.Token)
 		require.NoError(t, err, "the token must verify with the %s key", h.Target.TokenMode)
 		assert.Equal(t, a.User.ID, claims["sub"])
 	})
 	t.Run("case=changed-claim-fails", func(t *testing.T) {
+		h := h.Sub(t)
 		forged, err := jwtforge.TamperClaims(a.Token, map[string]any{"sub": "someone-else"})
 		require.NoError(t, err)
 		_, err = verifyToken(h, a.Auth, forged)
 		assert.Error(t, err, "a token whose sub was changed after signing must not verify")
 	})
 	t.Run("case=other-key-fails", func(t *testing.T) {
+		h := h.Sub(t)
 		claims, err := jwtforge.DecodeClaims(a.Token)
 		require.NoError(t, err)
 		hdr, err := jwtforge.DecodeHeader(a.Token)
@@ -151,6 +156,7 @@ func TestToken_SignatureVerifiesWithTheModesKey(t *testing.T) {
 		assert.Error(t, err, "a token signed by another key must not verify")
 	})
 	t.Run("case=backend-accepts", func(t *testing.T) {
+		h := h.Sub(t)
 		_, err := a.ChatKit.ListThreads(c, 1, "", "")
 		assert.NoError(t, err, "the ChatKit backend must accept the token the web service issued\n%s", h.ServiceLogs(10))
 	})
@@ -289,6 +295,7 @@ func TestToken_IsIssuedOnlyForALiveSession(t *testing.T) {
 	require.NoError(t, err)
 
 	try := func(t *testing.T, when string) {
+		h := h.Sub(t)
 		for _, v := range []struct {
 			name string
 			opts []betterauth.RequestOption

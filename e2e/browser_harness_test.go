@@ -42,6 +42,7 @@ func TestBrowser_HarnessGuardReportsPageErrorsAndServerErrors(t *testing.T) {
 			require.NoError(t, err)
 		}},
 		{"case=server-error", "503", func(t *testing.T, s *browser.Session) {
+			h := h.Sub(t)
 			probe := s.App.URL(strings.TrimRight(h.Target.App.AuthBasePath, "/") + "/authflow-guard-probe")
 			require.NoError(t, s.Context.Route(probe, func(r playwright.Route) {
 				_ = r.Fulfill(playwright.RouteFulfillOptions{Status: playwright.Int(503), Body: "probe"})

@@ -334,6 +334,7 @@ func TestBrowser_AnotherUserDoesNotSeeTheConversation(t *testing.T) {
 	require.NoError(t, sb.Expect.Locator(sb.Page.Locator("body")).Not().ToContainText(title),
 		"nothing of user A's conversation is on user B's page (messages, thread titles)")
 	t.Run("part=task-rows", func(t *testing.T) {
+		h := h.Sub(t)
 		h.Needs(targets.FeatureTasks)
 		assert.NotContains(t, h.Tasks(t, b.User.ID), title, "user B has no such task")
 		assert.Contains(t, h.Tasks(t, a.User.ID), title, "the task is user A's")

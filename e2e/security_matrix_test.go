@@ -587,6 +587,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	// control-before: A's real token works, on both requests; remember the thread it creates.
 	var controlThread string
 	t.Run("case=control-before", func(t *testing.T) {
+		h := h.Sub(t)
 		outs, thread := sendControl(c, h, a.Token, "A's real token must work before the matrix")
 		controlThread = thread
 		row("control-before", "control", "A's real token as issued", "accept", observedText(outs), attackResult(t))
@@ -632,6 +633,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 			continue
 		}
 		t.Run("case="+tc.name, func(t *testing.T) {
+			h := h.Sub(t)
 			if buildErr != nil {
 				row(tc.name, tc.group, tk.construction, "reject", "could not build: "+buildErr.Error(), "FAIL")
 				t.Fatalf("case=%s: build the token: %v", tc.name, buildErr)
@@ -713,6 +715,7 @@ func TestSecurity_JWTAttackMatrix(t *testing.T) {
 	})
 
 	t.Run("case=control-after", func(t *testing.T) {
+		h := h.Sub(t)
 		outs, _ := sendControl(c, h, a.Token, "A's real token must still work after the matrix (no lockout, no corrupted state)")
 		list, err := a.ChatKit.ListThreads(c, 5, "asc", "") // A's oldest threads: the control thread is the first
 		switch {

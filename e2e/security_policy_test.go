@@ -217,6 +217,7 @@ func TestSecurity_ClockSkewLeeway(t *testing.T) {
 		}},
 	} {
 		t.Run("case="+strings.ReplaceAll(lw.name, " ", "-"), func(t *testing.T) {
+			h := h.Sub(t)
 			figure := fmt.Sprintf("%s (%s)", lw.name, lw.asvs)
 			budget, hasBudget := policyBudget(h, lw.budgetKey)
 			if keys.Trusted.IsZero() {

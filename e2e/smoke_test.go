@@ -41,6 +41,7 @@ func TestSmoke_SignUpTokenAndChatCreateATaskForThatUser(t *testing.T) {
 	assert.NotEmpty(t, s.ThreadID)
 
 	t.Run("part=task-row", func(t *testing.T) {
+		h := h.Sub(t)
 		h.Needs(targets.FeatureTasks)
 		assert.Contains(t, s.Text, "buy milk", "the assistant confirms the task")
 		assert.Equal(t, []string{"buy milk"}, h.Tasks(t, u.ID), "the task row belongs to this user")
