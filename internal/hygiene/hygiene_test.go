@@ -3,6 +3,7 @@
 package hygiene
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -123,4 +124,80 @@ func TestExampleWorkflow_PinsThePlaywrightGoOfGoMod(t *testing.T) {
 	for _, u := range uses {
 		assert.Equal(t, string(m[1]), string(u[1]), "the example workflow's playwright-go is the one go.mod pins")
 	}
+}
+
+// A subtest (any function literal of the e2e suites that takes a *testing.T) must not use its
+// parent's fixture handle h: what h fails or skips is the parent, from the subtest's goroutine, and
+// go test ends the whole run ("subtest may have called FailNow on a parent test"). It takes its
+// own, `h := h.Sub(t)` or `h := fixtures.Test(t)`, before using h.
+func TestE2E_SubtestsTakeTheirOwnFixtureHandle(t *testing.T) {
+	dir := filepath.Join(root(t), "e2e")
+	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	fset := token.NewFileSet()
+	var bad []string
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(file, func(n ast.Node) bool {
+			lit, ok := n.(*ast.FuncLit)
+			if !ok || !takesTestingT(lit.Type) || declaresH(lit.Body) {
+				return true
+			}
+			if pos, ok := usesH(lit.Body); ok {
+				bad = append(bad, fset.Position(pos).String())
+			}
+			return true
+		})
+	}
+	assert.Empty(t, bad, "a subtest uses its parent's fixture handle h; start it with h := h.Sub(t) (or h := fixtures.Test(t) when it is parallel)")
+}
+
+// takesTestingT reports whether a function type has a *testing.T parameter.
+func takesTestingT(ft *ast.FuncType) bool {
+	for _, p := range ft.Params.List {
+		if st, ok := p.Type.(*ast.StarExpr); ok {
+			if sel, ok := st.X.(*ast.SelectorExpr); ok && sel.Sel.Name == "T" {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "testing" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// declaresH reports whether the body's own statements define h (h := ...).
+func declaresH(body *ast.BlockStmt) bool {
+	for _, st := range body.List {
+		if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+			for _, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name == "h" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// usesH finds a use of h in body, not looking into nested subtests (they are checked on their own).
+func usesH(body *ast.BlockStmt) (token.Pos, bool) {
+	var at token.Pos
+	ast.Inspect(body, func(n ast.Node) bool {
+		if at.IsValid() {
+			return false
+		}
+		switch x := n.(type) {
+		case *ast.FuncLit:
+			return !takesTestingT(x.Type)
+		case *ast.Ident:
+			if x.Name == "h" {
+				at = x.Pos()
+			}
+		}
+		return true
+	})
+	return at, at.IsValid()
 }
