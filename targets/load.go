@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -313,9 +314,9 @@ func (t *Target) validate() Errors {
 	if !slices.Contains(NotFoundValues, t.App.NotFound) {
 		add("app.not_found", "%q: want %s", t.App.NotFound, strings.Join(NotFoundValues, " or "))
 	}
-	for _, f := range sortedKeys(t.App.Features) {
+	for _, f := range slices.Sorted(maps.Keys(t.App.Features)) {
 		if _, ok := Features[f]; !ok {
-			add("app.features."+f, "unknown feature; known: %s", strings.Join(sortedKeys(Features), ", "))
+			add("app.features."+f, "unknown feature; known: %s", strings.Join(slices.Sorted(maps.Keys(Features)), ", "))
 		}
 	}
 	if t.App.Has(FeatureTasks) && t.App.Probes["tasks_for_user"] == "" {

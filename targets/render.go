@@ -2,9 +2,10 @@ package targets
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -222,7 +223,7 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 		}
 		if s.Build != nil {
 			b := &BuildSpec{Context: t.contextDir(s.Build.Context), Dockerfile: s.Build.Dockerfile, Args: map[string]string{}}
-			for _, k := range sortedKeys(s.Build.Args) {
+			for _, k := range slices.Sorted(maps.Keys(s.Build.Args)) {
 				v, err := render(t.Path, "services."+name+".build.args."+k, s.Build.Args[k], vars, funcs)
 				if err != nil {
 					return nil, err
@@ -232,7 +233,7 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 			rs.Build = b
 		}
 		rs.Env = map[string]string{}
-		for _, k := range sortedKeys(s.Env) {
+		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 			v, err := render(t.Path, "services."+name+".env."+k, s.Env[k], vars, funcs)
 			if err != nil {
 				return nil, err
@@ -266,7 +267,7 @@ func (t *Target) Render(in Inputs) (*Rendered, error) {
 			out.SQL = t.contextDir(st.SQL)
 		}
 		out.Cwd = t.contextDir(st.Cwd)
-		for _, k := range sortedKeys(st.Env) {
+		for _, k := range slices.Sorted(maps.Keys(st.Env)) {
 			v, err := render(t.Path, fmt.Sprintf("postgres.init[%d].env.%s", i, k), st.Env[k], vars, funcs)
 			if err != nil {
 				return nil, err
@@ -294,15 +295,6 @@ func checkURL(file, field, v string, unset []string) error {
 		return &Error{File: file, Field: field, Msg: fmt.Sprintf("%q is not an http(s) URL: %s", v, unsetMessage(unset))}
 	}
 	return &Error{File: file, Field: field, Msg: fmt.Sprintf("%q does not render to an http(s) URL", v)}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // contextDir resolves a build context: absolute as given, else relative to the target file.

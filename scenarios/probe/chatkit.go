@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,7 +66,7 @@ func PickChatKit(reqs []Observed) (endpoint, how string) {
 		bearer[r.URL] = bearer[r.URL] || r.Bearer
 	}
 	best := ""
-	for _, u := range sortedKeys(count) {
+	for _, u := range slices.Sorted(maps.Keys(count)) {
 		if best == "" || count[u] > count[best] {
 			best = u
 		}
@@ -72,7 +74,7 @@ func PickChatKit(reqs []Observed) (endpoint, how string) {
 	if best == "" {
 		return "", ""
 	}
-	ts := sortedKeys(types[best])
+	ts := slices.Sorted(maps.Keys(types[best]))
 	sort.Strings(ts)
 	how = fmt.Sprintf("the chat page POSTed %s to it", strings.Join(ts, ", "))
 	if bearer[best] {

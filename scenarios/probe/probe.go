@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,7 +229,7 @@ func (p *prober) tokens(ctx context.Context, u *probeUser, base string, extra []
 		for _, k := range keys {
 			algs[or(k.Alg, k.Kty)] = true
 		}
-		r.JWKSPath = found(jwksPath, "GET %s answered a JWKS with %d key(s) (%s)", jwksPath, len(keys), strings.Join(sortedKeys(algs), ", "))
+		r.JWKSPath = found(jwksPath, "GET %s answered a JWKS with %d key(s) (%s)", jwksPath, len(keys), strings.Join(slices.Sorted(maps.Keys(algs)), ", "))
 	} else {
 		r.JWKSPath = todo("no JWKS at %s (needed in jwks mode)", strings.Join(jwksTried, ", "))
 	}

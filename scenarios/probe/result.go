@@ -2,7 +2,6 @@ package probe
 
 import (
 	"fmt"
-	"sort"
 )
 
 // Finding is one value of the target file: Value and How (the comment that says how it was found),
@@ -146,13 +145,4 @@ func (r *Result) formReplaces(k string) bool {
 		return len(r.SignUpSteps) > 0
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

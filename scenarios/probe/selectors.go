@@ -2,7 +2,9 @@ package probe
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -410,7 +412,7 @@ func MessageSelectors(s Snapshot, marker string) (user, assistant string, how st
 	}
 	chain := append([]Element{*holder}, s.Ancestors(*holder)...)
 	for _, e := range chain {
-		for _, k := range sortedKeys(e.Attrs) {
+		for _, k := range slices.Sorted(maps.Keys(e.Attrs)) {
 			v := strings.ToLower(e.Attrs[k])
 			if !userValues[v] || k == "class" || k == "type" || k == "name" {
 				continue
