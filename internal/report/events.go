@@ -205,35 +205,42 @@ const maxLine = bufio.MaxScanTokenSize - 1024
 // to other. Written by hand, for two limits of testjson: its scanner offers no buffer size, so one
 // long line (a test that logs a response body) would lose the whole run's results; and it logs a
 // warning with the raw text of a line that starts with "FAIL" (go test's own, on a build failure).
+// It is read by testjson's scanning goroutine, which also calls the handler's Err: other and Err
+// run in turn, in the stream's order.
 func eventLines(r io.Reader, limit int, other func(string)) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		br := bufio.NewReaderSize(r, 64<<10)
-		w := bufio.NewWriter(pw)
-		var err error
-		for err == nil {
-			var line []byte
-			line, err = br.ReadBytes('\n')
-			body := bytes.TrimRight(line, "\r\n")
-			switch {
-			case len(body) == 0:
-				continue
-			case body[0] != '{':
-				other(string(body))
-				continue
-			case len(line) >= limit:
-				line = capEvent(body, limit)
-			}
-			if _, werr := w.Write(line); werr != nil {
-				err = werr
-			}
+	return &eventReader{br: bufio.NewReaderSize(r, 64<<10), limit: limit, other: other}
+}
+
+type eventReader struct {
+	br    *bufio.Reader
+	limit int
+	other func(string)
+	buf   []byte // what is left of the current line
+	err   error  // the read error that ends the stream, once the buffer is empty
+}
+
+func (e *eventReader) Read(p []byte) (int, error) {
+	for len(e.buf) == 0 {
+		if e.err != nil {
+			return 0, e.err
 		}
-		if ferr := w.Flush(); err == io.EOF {
-			err = ferr
+		line, err := e.br.ReadBytes('\n')
+		e.err = err
+		body := bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(body) == 0:
+			continue
+		case body[0] != '{':
+			e.other(string(body))
+			continue
+		case len(line) >= e.limit:
+			line = capEvent(body, e.limit)
 		}
-		pw.CloseWithError(err)
-	}()
-	return pr
+		e.buf = line
+	}
+	n := copy(p, e.buf)
+	e.buf = e.buf[n:]
+	return n, nil
 }
 
 // capEvent shortens one event line to less than limit bytes with its newline (see eventLines):
